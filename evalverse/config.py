@@ -1,0 +1,57 @@
+"""Run-time settings, read from the environment once and passed down explicitly.
+
+Every knob has one name here; the CLI's flags override these values, nothing else reads os.environ.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field
+
+APP_NAME = "evalverse"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+class MediaLimits(BaseModel):
+    """Input limits: a file over any of them is refused with a message before decoding starts."""
+
+    max_file_mb: float = Field(2048, gt=0)
+    max_duration_s: float = Field(600, gt=0)
+    max_pixels: int = Field(3840 * 2160, gt=0)  # 4K UHD is accepted, larger is refused
+
+
+class Settings(BaseModel):
+    data_dir: Path
+    db_path: Path
+    models_dir: Path
+    media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
+    limits: MediaLimits = MediaLimits()
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = _env_path("EVALVERSE_DATA", Path(user_data_dir(APP_NAME)))
+        media = os.environ.get("EVALVERSE_MEDIA_DIR")
+        limits = MediaLimits(
+            **{
+                key: float(os.environ[env])
+                for key, env in (
+                    ("max_file_mb", "EVALVERSE_MAX_FILE_MB"),
+                    ("max_duration_s", "EVALVERSE_MAX_DURATION_S"),
+                    ("max_pixels", "EVALVERSE_MAX_PIXELS"),
+                )
+                if os.environ.get(env)
+            }
+        )
+        return cls(
+            data_dir=data_dir,
+            db_path=_env_path("EVALVERSE_DB", data_dir / "evalverse.duckdb"),
+            models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
+            media_dir=Path(media).expanduser() if media else None,
+            limits=limits,
+        )
