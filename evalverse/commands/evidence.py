@@ -1,9 +1,114 @@
-"""`evalverse evidence VIDEO` (implemented with the operators)."""
+"""`evalverse evidence VIDEO`: probe, decode once, run the shot detector and every operator, print the evidence."""
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
 
-def evidence(video: str = typer.Argument(..., help="video file")) -> None:
-    """Print all operator evidence for VIDEO."""
-    raise typer.Exit(3)
+def parse_names(text: str | None) -> list[str] | None:
+    """"a, b" -> ["a", "b"]; empty or None -> None (all operators)."""
+    if not text:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names or None
+
+
+def parse_prefer(text: str | None) -> dict[str, str]:
+    """"shots=transnetv2,people=mediapipe_pose" -> {"shots": "transnetv2", "people": "mediapipe_pose"}."""
+    from evalverse.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise InputError(f"--prefer expects operator=backend pairs separated by commas, got {item.strip()!r}")
+        op, backend = (s.strip() for s in item.split("=", 1))
+        out[op] = backend
+    return out
+
+
+def collect_evidence(video_path: str | Path, settings, names: list[str] | None = None, store=None,
+                     use_cache: bool = True, prefer: dict[str, str] | None = None, on_event=None) -> dict[str, Any]:
+    """{"video": VideoMeta dict, "shots": [...], "operators": {name: EvidenceRecord dict}} for one file.
+
+    The `shots` operator always runs (others rely on it); the file is decoded once for all operators."""
+    from evalverse.media import decode_video, probe_video
+    from evalverse.operators.runner import operator_names, run_operators
+
+    meta = probe_video(video_path, settings.limits)
+    video = decode_video(video_path, settings)
+    video.meta = meta  # the probe's metadata is the complete one (frame-rate variability, digital silence)
+    if names is not None:
+        known = set(operator_names())
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            from evalverse.errors import InputError
+
+            raise InputError(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        names = list(dict.fromkeys(["shots", *names]))
+    if store is not None:
+        try:
+            store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
+        except Exception as exc:  # noqa: BLE001 - the store is a cache here, the evidence still comes out
+            print(f"warning: could not record the video in the store: {exc}", file=sys.stderr)
+    records = run_operators(video, settings, names=names, store=store, use_cache=use_cache, prefer=prefer,
+                            on_event=on_event)
+    shots_rec = records.get("shots")
+    shots = list(shots_rec.results.get("shots", [])) if shots_rec is not None and shots_rec.status in ("ok", "partial") else []
+    return {
+        "video": meta.model_dump(mode="json"),
+        "shots": shots,
+        "operators": {name: rec.model_dump(mode="json") for name, rec in records.items()},
+    }
+
+
+def _summary_line(name: str, rec: dict[str, Any]) -> str:
+    bits = [f"{name:<10}", f"{rec['status']:<11}", f"{(rec.get('backend') or '-'):<15}", f"{rec['seconds']:7.2f}s"]
+    if rec.get("cached"):
+        bits.append("(cached)")
+    if rec.get("message"):
+        bits.append(rec["message"])
+    return "  ".join(bits)
+
+
+def evidence(
+    video: str = typer.Argument(..., help="video file"),
+    as_json: bool = typer.Option(False, "--json", help="print the whole evidence as JSON"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="recompute instead of reading cached evidence"),
+    operators: Optional[str] = typer.Option(None, "--operators", help="comma-separated operator names (default: all)"),
+    prefer: Optional[str] = typer.Option(None, "--prefer", help="backend choices, e.g. shots=transnetv2,people=mediapipe_pose"),
+    db: Optional[Path] = typer.Option(None, "--db", help="results database (default: EVALVERSE_DB or the data folder)"),
+) -> None:
+    """Print all operator evidence for VIDEO (decoded once; cached in the results database)."""
+    from evalverse.config import Settings
+    from evalverse.store import Store
+
+    settings = Settings.from_env()
+    if db is not None:
+        settings = settings.model_copy(update={"db_path": db})
+    store, warning = Store.open_or_memory(settings)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    def progress(event: dict) -> None:
+        if not as_json and event["kind"] == "operator_start":
+            print(f"[{event['index'] + 1}/{event['total']}] {event['operator']} ...", file=sys.stderr, flush=True)
+
+    try:
+        out = collect_evidence(video, settings, parse_names(operators), store=store, use_cache=not no_cache,
+                               prefer=parse_prefer(prefer), on_event=progress)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    meta = out["video"]
+    typer.echo(f"{Path(meta['path']).name}: {meta['duration_s']:.2f} s, {meta['width']}x{meta['height']}, "
+               f"{meta['fps']:.2f} fps, audio: {'yes' if meta['has_audio'] else 'no'}, shots: {len(out['shots'])}")
+    for name, rec in out["operators"].items():
+        typer.echo(_summary_line(name, rec))

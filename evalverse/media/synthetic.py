@@ -196,3 +196,57 @@ def colour_cast_clip(path: str | Path, cast: tuple[float, float, float] = (1.0, 
     img = np.clip(grey * np.array(cast, np.float32), 0, 255).astype(np.uint8)
     write_video(path, _frames(n, lambda i: img), fps, size)
     return Synthetic(Path(path), {"cast": cast, "warm": cast[0] > cast[2]})
+
+
+def fade_clip(path: str | Path, shot_frames: int = 30, fade_frames: int = 10, hold_frames: int = 4,
+              colour: int = 0, fps: float = 25.0, size: tuple[int, int] = (320, 240),
+              fade_in_start: bool = False, fade_out_end: bool = False) -> Synthetic:
+    """Shot A fades to a flat colour (0 black, 255 white), holds it, and shot B fades in from it.
+
+    Optionally the clip also opens with a fade-in and ends with a fade-out (neither is a shot boundary).
+    Truth: the held run's frame range and its middle frame (the boundary a detector should report).
+    """
+    w, h = size
+    a, b = textured(h, w, seed=21).astype(np.float32), textured(h, w, seed=22).astype(np.float32)
+    flat = np.full((h, w, 3), float(colour), np.float32)
+    seq: list[tuple[np.ndarray, float]] = []  # (image, weight of the picture against the flat colour)
+    if fade_in_start:
+        seq += [(a, k / fade_frames) for k in range(fade_frames)]
+    seq += [(a, 1.0)] * shot_frames
+    seq += [(a, 1 - (k + 1) / (fade_frames + 1)) for k in range(fade_frames)]
+    hold_start = len(seq)
+    seq += [(a, 0.0)] * hold_frames
+    seq += [(b, (k + 1) / (fade_frames + 1)) for k in range(fade_frames)]
+    seq += [(b, 1.0)] * shot_frames
+    if fade_out_end:
+        seq += [(b, 1 - (k + 1) / fade_frames) for k in range(fade_frames)]
+
+    def make(i: int) -> np.ndarray:
+        img, wgt = seq[i]
+        shifted = np.roll(img, i // 2, axis=1)
+        return np.clip(shifted * wgt + flat * (1 - wgt), 0, 255).astype(np.uint8)
+
+    write_video(path, _frames(len(seq), make), fps, size)
+    hold = (hold_start, hold_start + hold_frames)
+    return Synthetic(Path(path), {"hold_frames": hold, "boundary_frame": (hold[0] + hold[1]) // 2,
+                                  "n": len(seq), "fps": fps, "colour": colour})
+
+
+def rotated_copy(src: str | Path, dst: str | Path, degrees_ccw: int) -> Synthetic:
+    """Remux `src` (stream copy) with a display matrix asking players to turn it `degrees_ccw` counter-clockwise.
+
+    FFmpeg 5's `-metadata:s:v rotate=` no longer writes the matrix, so PyAV sets it.
+    """
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {}
+        for s in (*inp.streams.video, *inp.streams.audio):
+            streams[s.index] = out.add_stream_from_template(s)
+        out.streams.video[0].set_display_rotation(degrees_ccw)
+        for packet in inp.demux(list(inp.streams.video) + list(inp.streams.audio)):
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return Synthetic(Path(dst), {"rotation_cw": (-degrees_ccw) % 360})
