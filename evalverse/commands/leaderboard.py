@@ -1,6 +1,116 @@
-"""`evalverse leaderboard ...` commands."""
+"""`evalverse leaderboard ...`: import the seed win ratios, print the model × dimension table and the
+human–machine alignment (SRCC/PLCC per dimension) computed from the store."""
 from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from evalverse.errors import DataError
+
 app = typer.Typer(no_args_is_help=True, help="leaderboard commands")
+
+DB_HELP = "DuckDB file (default: EVALVERSE_DB or the data folder)"
+
+
+def _db_path(db: Optional[Path]) -> Path:
+    from evalverse.config import Settings
+
+    return db if db is not None else Settings.from_env().db_path
+
+
+def _open_for_reading(db: Optional[Path]):
+    from evalverse.store import Store
+
+    path = _db_path(db)
+    if not path.exists():
+        raise DataError(f"no database at {path}: run `evalverse leaderboard load` first (or pass --db)")
+    return Store.open(path, read_only=True)
+
+
+def _empty(path: str, source: str) -> DataError:
+    return DataError(
+        f"the leaderboard in {path} has no win ratios for source {source!r}: run `evalverse leaderboard load` first"
+    )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: NaN → null, numpy scalars → Python numbers."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@app.command("load")
+def load(
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="win-ratio CSV (default: leaderboard_data/paper_table3_win_ratios.csv)"),
+    models: Optional[Path] = typer.Option(None, "--models", help="models YAML (default: leaderboard_data/models.yaml)"),
+    source: str = typer.Option("paper_table3", "--source", help="name the rows are stored under (replaced on reload)"),
+) -> None:
+    """Validate and import win ratios and generation models (idempotent; a bad row imports nothing)."""
+    from evalverse.leaderboard import data
+    from evalverse.store import Store
+
+    with Store.open(_db_path(db)) as store:
+        summary = data.load_seed(store, csv or data.SEED_CSV, models or data.SEED_MODELS, source=source)
+        typer.echo(f"{summary.describe()} into {store.path}")
+
+
+@app.command("table")
+def table(
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of {model, dimension, machine, human}"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to show"),
+) -> None:
+    """Model × dimension table of machine/human win ratios."""
+    import pandas as pd
+
+    from evalverse.leaderboard.data import leaderboard_frame
+
+    with _open_for_reading(db) as store:
+        frame = leaderboard_frame(store, source)
+        if frame.empty:
+            raise _empty(store.path, source)
+    if as_json:
+        records = [
+            {"model": r.model, "dimension": r.dimension, "machine": _clean(r.machine_win_ratio), "human": _clean(r.human_win_ratio)}
+            for r in frame.itertuples()
+        ]
+        typer.echo(json.dumps(records, indent=1, ensure_ascii=False))
+        return
+    cells = frame.assign(cell=[f"{m:.2f}/{h:.2f}" for m, h in zip(frame.machine_win_ratio, frame.human_win_ratio)])
+    grid = cells.pivot(index="model", columns="dimension", values="cell")
+    grid = grid.reindex(columns=list(dict.fromkeys(frame["dimension"]))).fillna("-")
+    typer.echo("machine/human win ratio; '-' = not evaluated\n")
+    with pd.option_context("display.width", 10_000, "display.max_columns", None, "display.max_rows", None):
+        typer.echo(grid.T.to_string())
+
+
+@app.command("alignment")
+def alignment(
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of per-dimension correlations"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to use"),
+) -> None:
+    """Per dimension: Spearman (SRCC) and Pearson (PLCC) correlation of machine vs human win ratios across models."""
+    import pandas as pd
+
+    from evalverse.leaderboard.data import alignment_frame
+
+    with _open_for_reading(db) as store:
+        frame = alignment_frame(store, source)
+        if frame.empty:
+            raise _empty(store.path, source)
+    columns = ["dimension", "n_models", "srcc", "p_srcc", "plcc", "p_plcc"]
+    if as_json:
+        records = [{c: _clean(v) for c, v in zip(columns, row)} for row in frame[columns].itertuples(index=False)]
+        typer.echo(json.dumps(records, indent=1, ensure_ascii=False))
+        return
+    with pd.option_context("display.width", 10_000, "display.max_rows", None, "display.float_format", "{:.3f}".format):
+        typer.echo(frame[columns].to_string(index=False))
