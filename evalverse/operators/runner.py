@@ -1,0 +1,238 @@
+"""Run evidence operators on one decoded video: dependency order, backend choice, timing, failure
+isolation and the evidence cache.
+
+Every operator yields exactly one EvidenceRecord, whatever happens: a missing backend becomes
+status "unavailable" with the fix, an expected failure (UnavailableError/InputError) its message, and
+any other exception status "error" with a one-line message (traceback at debug level). The others
+keep working. Records of successful runs are cached in the store under
+(video content hash, operator, version, params key) where the params key hashes the effective params,
+the chosen backend and the cache keys of the operators it needs.
+
+The store is passed in (operators sit below the store in the import order): anything with
+`get_evidence(video_hash, operator, version, params_key) -> EvidenceRecord | dict | None` and
+`put_evidence(video_hash, operator, version, params_key, record: dict)` works (evalverse.store.Store does).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from typing import Any, Callable, Iterator, Protocol, TypedDict
+
+from evalverse.config import Settings
+from evalverse.errors import InputError, UnavailableError
+from evalverse.media.types import DecodedVideo
+from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
+from evalverse.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+# `needs` entries that are inputs, not operators
+INPUT_NEEDS = frozenset({"frames", "audio", "prompt"})
+
+
+class EvidenceCache(Protocol):
+    def get_evidence(self, video_hash: str, operator: str, version: str, params_key: str) -> Any: ...
+
+    def put_evidence(self, video_hash: str, operator: str, version: str, params_key: str, record: dict) -> Any: ...
+
+
+class RunnerEvent(TypedDict):
+    kind: str  # "operator_start" | "operator_done"
+    operator: str
+    record: EvidenceRecord | None  # None for operator_start
+    index: int  # 0-based position in the run order
+    total: int  # number of operators in this run
+
+
+def operator_names() -> list[str]:
+    """Every registered operator (importing the operator package registers them all)."""
+    import evalverse.operators  # noqa: F401  (runs the @register decorators)
+
+    return REGISTRY.names("operator")
+
+
+def get_operator(name: str) -> type[Operator]:
+    operator_names()
+    try:
+        cls = REGISTRY.get("operator", name)
+    except KeyError as exc:
+        raise InputError(str(exc).strip("'\"")) from None
+    return cls  # type: ignore[return-value]
+
+
+def resolve_order(names: list[str] | None = None) -> list[str]:
+    """The requested operators plus everything they need, dependencies first (stable: registry order)."""
+    known = operator_names()
+    wanted = list(known) if names is None else list(dict.fromkeys(names))
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise InputError(f"operators depend on each other in a cycle: {' -> '.join((*chain, name))}")
+        cls = get_operator(name)
+        visiting.add(name)
+        for need in cls.needs:
+            if need not in INPUT_NEEDS:
+                if need not in known:
+                    raise InputError(f"operator {name!r} needs {need!r}, which is neither an input nor a registered operator")
+                visit(need, (*chain, name))
+        visiting.discard(name)
+        order.append(name)
+
+    for name in wanted:
+        visit(name, ())
+    return order
+
+
+def params_key(params: dict[str, Any], backend: str | None, upstream: dict[str, str] | None = None,
+               prompt: str | None = None) -> str:
+    """Stable short hash of the effective params (sorted JSON), the backend and upstream cache keys."""
+    payload = {"params": params, "backend": backend, "upstream": dict(sorted((upstream or {}).items()))}
+    if prompt is not None:
+        payload["prompt"] = prompt
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy of operator results: numpy arrays/scalars to lists/numbers, non-finite floats to None."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return plain(value.model_dump(mode="json"))
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return plain(value.tolist())
+    if hasattr(value, "as_dict"):
+        return plain(value.as_dict())
+    return str(value)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _cache_get(store: EvidenceCache, video_hash: str, cls: type[Operator], key: str) -> EvidenceRecord | None:
+    try:
+        hit = store.get_evidence(video_hash, cls.name, cls.version, key)
+    except Exception as exc:  # noqa: BLE001 - a broken cache must not stop the analysis
+        log.warning("evidence cache read failed for %s: %s", cls.name, _one_line(exc))
+        return None
+    if hit is None:
+        return None
+    record = hit if isinstance(hit, EvidenceRecord) else EvidenceRecord.model_validate(hit)
+    return record.model_copy(update={"cached": True})
+
+
+def _cache_put(store: EvidenceCache, video_hash: str, record: EvidenceRecord, key: str) -> None:
+    try:
+        store.put_evidence(video_hash, record.operator, record.version, key, record.model_dump(mode="json"))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("evidence cache write failed for %s: %s", record.operator, _one_line(exc))
+
+
+def _input_problem(cls: type[Operator], video: DecodedVideo) -> str | None:
+    if "frames" in cls.needs and len(video.frames) == 0:
+        return "the video has no decoded frames"
+    if "audio" in cls.needs and (video.audio is None or len(video.audio) == 0):
+        return "the video has no audio stream"
+    return None
+
+
+def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params: dict[str, Any],
+            evidence: dict[str, EvidenceRecord], prompt: str | None = None, backend: str | None = None,
+            ) -> EvidenceRecord:
+    """Run one operator with a chosen backend (or the first available one) and never raise."""
+    start = time.perf_counter()
+    base = {"operator": cls.name, "version": cls.version, "params": params}
+    if backend is None:
+        avail = cls.availability(settings)
+        if not avail.available:
+            return EvidenceRecord(**base, status="unavailable", message=avail.explain())
+        backend = avail.backend
+    problem = _input_problem(cls, video)
+    if problem:
+        return EvidenceRecord(**base, backend=backend, status="skipped", message=problem)
+    ctx = OperatorContext(video=video, settings=settings, backend=backend, params=params,
+                          evidence={n: evidence[n] for n in cls.needs if n in evidence}, prompt=prompt)
+    try:
+        results = plain(cls().run(ctx) or {})
+        status = "partial" if isinstance(results, dict) and results.get("partial") else "ok"
+        message = results.get("message") if isinstance(results, dict) and status == "partial" else None
+        record = EvidenceRecord(**base, backend=backend, status=status, message=message, results=results)
+    except OperatorSkipped as exc:  # the input makes this evidence meaningless (e.g. silent audio)
+        record = EvidenceRecord(**base, backend=backend, status="skipped", message=str(exc))
+    except UnavailableError as exc:
+        record = EvidenceRecord(**base, backend=backend, status="unavailable", message=str(exc))
+    except InputError as exc:
+        record = EvidenceRecord(**base, backend=backend, status="error", message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one failing operator must not stop the others
+        log.debug("operator %s failed", cls.name, exc_info=True)
+        record = EvidenceRecord(**base, backend=backend, status="error", message=f"{cls.name} failed: {_one_line(exc)}")
+    record.seconds = round(time.perf_counter() - start, 4)
+    return record
+
+
+def iter_operators(video: DecodedVideo, settings: Settings, names: list[str] | None = None,
+                   store: EvidenceCache | None = None, use_cache: bool = True,
+                   params: dict[str, dict[str, Any]] | None = None, prompt: str | None = None,
+                   prefer: dict[str, str] | None = None) -> Iterator[RunnerEvent]:
+    """Run operators (all registered ones when `names` is None, plus what they need) in dependency order,
+    yielding an operator_start and an operator_done event per operator. `params` maps operator name to
+    overrides of its default_params; `prefer` maps operator name to a backend to use when it can run."""
+    order = resolve_order(names)
+    params = params or {}
+    evidence: dict[str, EvidenceRecord] = {}
+    keys: dict[str, str] = {}
+    video_hash = video.meta.content_hash
+    for index, name in enumerate(order):
+        cls = get_operator(name)
+        yield RunnerEvent(kind="operator_start", operator=name, record=None, index=index, total=len(order))
+        effective = {**cls.default_params, **params.get(name, {})}
+        avail = cls.availability(settings, prefer=(prefer or {}).get(name))
+        upstream = {n: keys[n] for n in cls.needs if n in keys}
+        key = params_key(effective, avail.backend, upstream, prompt if "prompt" in cls.needs else None)
+        record = None
+        if avail.available and store is not None and use_cache:
+            record = _cache_get(store, video_hash, cls, key)
+        if record is None:
+            if not avail.available:
+                record = EvidenceRecord(operator=name, version=cls.version, params=effective,
+                                        status="unavailable", message=avail.explain())
+            else:
+                record = run_one(cls, video, settings, effective, evidence, prompt, backend=avail.backend)
+            if store is not None and record.status in ("ok", "partial"):
+                _cache_put(store, video_hash, record, key)
+        evidence[name] = record
+        # downstream keys see whether this one succeeded: a fallback computed without it is not reused later
+        keys[name] = key if record.status in ("ok", "partial") else f"{key}:{record.status}"
+        yield RunnerEvent(kind="operator_done", operator=name, record=record, index=index, total=len(order))
+
+
+def run_operators(video: DecodedVideo, settings: Settings, names: list[str] | None = None,
+                  store: EvidenceCache | None = None, use_cache: bool = True,
+                  params: dict[str, dict[str, Any]] | None = None, prompt: str | None = None,
+                  on_event: Callable[[RunnerEvent], None] | None = None, prefer: dict[str, str] | None = None,
+                  ) -> dict[str, EvidenceRecord]:
+    """Run operators and return {operator name: EvidenceRecord} in run order (see iter_operators)."""
+    records: dict[str, EvidenceRecord] = {}
+    for event in iter_operators(video, settings, names, store, use_cache, params, prompt, prefer):
+        if on_event is not None:
+            on_event(event)
+        if event["kind"] == "operator_done" and event["record"] is not None:
+            records[event["operator"]] = event["record"]
+    return records
