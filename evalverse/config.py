@@ -26,12 +26,22 @@ class MediaLimits(BaseModel):
     max_pixels: int = Field(3840 * 2160, gt=0)  # 4K UHD is accepted, larger is refused
 
 
+class JudgeSettings(BaseModel):
+    """Judge backends' knobs (the OpenAI API key is a secret: read from the environment at call time)."""
+
+    vlm_model: str = "Qwen2.5-VL-3B-Instruct"  # a local path, or a folder name under models_dir
+    vlm_device: str = "auto"  # auto | cpu | cuda
+    openai_base_url: str | None = None  # None: https://api.openai.com/v1
+    openai_model: str | None = None
+
+
 class Settings(BaseModel):
     data_dir: Path
     db_path: Path
     models_dir: Path
     media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
     limits: MediaLimits = MediaLimits()
+    judge: JudgeSettings = JudgeSettings()
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,4 +64,16 @@ class Settings(BaseModel):
             models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
             media_dir=Path(media).expanduser() if media else None,
             limits=limits,
+            judge=JudgeSettings(
+                **{
+                    key: os.environ[env]
+                    for key, env in (
+                        ("vlm_model", "EVALVERSE_VLM_MODEL"),
+                        ("vlm_device", "EVALVERSE_VLM_DEVICE"),
+                        ("openai_base_url", "EVALVERSE_OPENAI_BASE_URL"),
+                        ("openai_model", "EVALVERSE_OPENAI_MODEL"),
+                    )
+                    if os.environ.get(env)
+                }
+            ),
         )

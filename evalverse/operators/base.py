@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from evalverse.config import Settings
+from evalverse.errors import UnavailableError
 from evalverse.media.types import DecodedVideo
 from evalverse.registry import Component
 from evalverse.taxonomy import Taxonomy
@@ -60,3 +61,9 @@ class Operator(Component):
     def run(self, ctx: OperatorContext) -> dict[str, Any]:
         """Compute results with `ctx.backend`. Raise UnavailableError/InputError for expected failures;
         return {"partial": True, ...} alongside results when only part of the work could be done."""
+
+
+class OperatorSkipped(UnavailableError):
+    """Raise from `run` when the input makes this evidence meaningless (e.g. digitally silent audio):
+    the runner records status "skipped" with the message. (Subclass of UnavailableError so a runner that
+    does not know it still records the message, as "unavailable".)"""
