@@ -1,0 +1,29 @@
+"""Start the EvalVerse leaderboard app: `python app.py` (or `make run`).
+
+Settings come from the environment (EVALVERSE_DB, EVALVERSE_DATA, ...); host and port from
+GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+def main() -> None:
+    from evalverse.config import Settings
+    from evalverse.ui.app import build_app, launch_options
+
+    demo = build_app(Settings.from_env())
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        **launch_options(),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""DataFrame → plotly Figure, pure functions (no I/O, no gradio).
+
+Input is the long win-ratio frame (see `aggregate.py`). A dimension a model was not evaluated on is
+a GAP in its trace (None with `connectgaps=False`), never a zero.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from evalverse.errors import InputError
+from evalverse.leaderboard.aggregate import check_frame, dimension_order, model_order, source_column
+
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+)
+TEMPLATE = "plotly_white"
+
+
+def _colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def radar(
+    frame: pd.DataFrame,
+    models: Sequence[str] | None = None,
+    level: Literal["dimension", "aspect"] = "dimension",
+    source: Literal["machine", "human"] = "machine",
+    order: Sequence[str] | None = None,
+) -> go.Figure:
+    """One closed polar trace per model over the dimensions (or aspects) in the frame.
+
+    level="aspect": an aspect's value is the mean over the aspect's dimensions the model has (the same
+    rule as `aggregate.aggregate`); None when it has none. `order` gives dimension names in display order.
+    """
+    frame = check_frame(frame)
+    col = source_column(source)
+    if level not in ("dimension", "aspect"):
+        raise InputError(f"level must be 'dimension' or 'aspect', not {level!r}")
+    known = model_order(frame)
+    models = list(models) if models else known
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise InputError(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    triples = dimension_order(frame, order)
+    if level == "dimension":
+        axes = [t[2] for t in triples]
+        values = frame.pivot_table(index="model", columns="dimension", values=col, aggfunc="mean")
+    else:
+        axes = list(dict.fromkeys(t[1] for t in triples))
+        values = frame.pivot_table(index="model", columns="aspect", values=col, aggfunc="mean")
+    values = values.reindex(index=models, columns=axes)
+
+    fig = go.Figure()
+    for i, model in enumerate(models):
+        r = [None if pd.isna(v) else float(v) for v in values.loc[model].tolist()]
+        # close the polygon by repeating the first axis; a gap there stays a gap
+        fig.add_trace(
+            go.Scatterpolar(
+                r=r + r[:1], theta=axes + axes[:1], name=model, mode="lines+markers",
+                connectgaps=False, line={"color": _colour(i), "width": 2}, marker={"size": 5},
+                hovertemplate="%{theta}: %{r:.2f}<extra>" + model + "</extra>",
+            )
+        )
+    what = "dimensions" if level == "dimension" else "aspects"
+    fig.update_layout(
+        title=f"{source.capitalize()} win ratio over {len(axes)} {what}",
+        polar={"radialaxis": {"range": [0, 1], "tickvals": [0.25, 0.5, 0.75, 1.0]}, "angularaxis": {"direction": "clockwise"}},
+        template=TEMPLATE, legend={"orientation": "h", "y": -0.12}, margin={"l": 60, "r": 60, "t": 60, "b": 40},
+        height=620,
+    )
+    return fig
+
+
+def least_squares(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(slope, intercept) of the ordinary least-squares line y = slope·x + intercept."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0:
+        raise InputError("a line needs at least two points with different x")
+    dx = x - x.mean()
+    slope = float((dx * (y - y.mean())).sum() / (dx * dx).sum())
+    return slope, float(y.mean() - slope * x.mean())
+
+
+def pearson_r(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson's r; NaN when undefined (fewer than 3 points or no spread)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _pairs(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    part = frame[frame["dimension"] == dimension].dropna(subset=["machine_win_ratio", "human_win_ratio"])
+    return part[["model", "human_win_ratio", "machine_win_ratio"]]
+
+
+def _r_text(r: float, n: int) -> str:
+    return f"r = {r:.2f}, n = {n}" if not math.isnan(r) else f"r = n/a, n = {n}"
+
+
+def _add_alignment(fig: go.Figure, part: pd.DataFrame, colours: dict[str, str], row=None, col=None, legend=True) -> float:
+    x = part["human_win_ratio"].to_numpy()
+    y = part["machine_win_ratio"].to_numpy()
+    where = {"row": row, "col": col} if row else {}
+    for model, xi, yi in zip(part["model"], x, y):
+        fig.add_trace(
+            go.Scatter(
+                x=[xi], y=[yi], mode="markers", name=model, legendgroup=model, showlegend=legend,
+                marker={"size": 9, "color": colours[model], "line": {"width": 1, "color": "white"}},
+                hovertemplate=f"{model}<br>human %{{x:.2f}}<br>machine %{{y:.2f}}<extra></extra>",
+            ),
+            **where,
+        )
+    if len(x) >= 2 and np.ptp(x) > 0:
+        slope, intercept = least_squares(x, y)
+        xs = np.array([0.0, 1.0])
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=slope * xs + intercept, mode="lines", name="least-squares fit", legendgroup="fit",
+                showlegend=legend, line={"color": "#444", "dash": "dash", "width": 1.5},
+                hovertemplate=f"y = {slope:.2f}·x + {intercept:.2f}<extra>fit</extra>",
+            ),
+            **where,
+        )
+    return pearson_r(x, y)
+
+
+def alignment_scatter(frame: pd.DataFrame, dimension: str) -> go.Figure:
+    """Human (x) vs machine (y) win ratio per model on one dimension, with the least-squares line
+    and Pearson's r in the title. Models missing either value are left out (n says how many remain)."""
+    frame = check_frame(frame)
+    if dimension not in set(frame["dimension"]):
+        raise InputError(f"unknown dimension {dimension!r}; known: {', '.join(dict.fromkeys(frame['dimension']))}")
+    colours = {m: _colour(i) for i, m in enumerate(model_order(frame))}
+    part = _pairs(frame, dimension)
+    fig = go.Figure()
+    r = _add_alignment(fig, part, colours)
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="y = x", line={"color": "#bbb", "width": 1, "dash": "dot"},
+                   hoverinfo="skip")
+    )
+    fig.update_layout(
+        title=f"{dimension}: human vs machine win ratio ({_r_text(r, len(part))})",
+        xaxis={"title": "Human win ratio", "range": [0, 1]}, yaxis={"title": "Machine win ratio", "range": [0, 1]},
+        template=TEMPLATE, height=560,
+    )
+    return fig
+
+
+def alignment_grid(frame: pd.DataFrame, columns: int = 6, order: Sequence[str] | None = None) -> go.Figure:
+    """Small multiples of `alignment_scatter` for every dimension; each panel titled with its r."""
+    frame = check_frame(frame)
+    dims = [t[2] for t in dimension_order(frame, order)]
+    if not dims:
+        raise InputError("no dimensions to plot")
+    columns = max(1, min(columns, len(dims)))
+    rows = math.ceil(len(dims) / columns)
+    parts = {d: _pairs(frame, d) for d in dims}
+    titles = [f"{d} ({_r_text(pearson_r(p['human_win_ratio'], p['machine_win_ratio']), len(p))})" for d, p in parts.items()]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.09)
+    colours = {m: _colour(i) for i, m in enumerate(model_order(frame))}
+    for i, d in enumerate(dims):
+        _add_alignment(fig, parts[d], colours, row=i // columns + 1, col=i % columns + 1, legend=(i == 0))
+    # models missing from the first panel still need one legend entry
+    shown = set(parts[dims[0]]["model"])
+    for tr in fig.data:
+        if tr.legendgroup in colours and tr.legendgroup not in shown:
+            tr.showlegend = True
+            shown.add(tr.legendgroup)
+    fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickfont={"size": 9})
+    fig.update_yaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickfont={"size": 9})
+    fig.update_annotations(font_size=11)
+    fig.update_layout(
+        title="Human (x) vs machine (y) win ratio per dimension, least-squares line and Pearson r",
+        template=TEMPLATE, height=260 * rows + 120, legend={"orientation": "h", "y": -0.06},
+        margin={"l": 40, "r": 20, "t": 80, "b": 40},
+    )
+    return fig
+
+
+def error_figure(message: str) -> go.Figure:
+    """A blank figure that says what went wrong, shown in place of one that failed."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=f"Figure unavailable:<br>{_wrap(str(message))}", x=0.5, y=0.5, xref="paper", yref="paper",
+        showarrow=False, font={"size": 15, "color": "#b00020"}, align="center",
+    )
+    fig.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False}, template=TEMPLATE, height=320,
+        meta={"error": str(message)},
+    )
+    return fig
+
+
+def _wrap(text: str, width: int = 80) -> str:
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if len(line) + len(w) + 1 > width and line:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return "<br>".join(lines)

@@ -1,0 +1,66 @@
+"""Alignment tab: how well machine win ratios follow the human ones, per dimension (table + scatter)."""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from evalverse.leaderboard.aggregate import dimension_order
+from evalverse.leaderboard.figures import alignment_grid, alignment_scatter
+from evalverse.ui.context import AppContext
+from evalverse.ui.failsafe import failsafe_figure
+
+TITLE = "Alignment"
+ALL = "All dimensions"
+
+
+@failsafe_figure
+def alignment_figure(ctx: AppContext, choice: str):
+    frame = ctx.data.require_frame()
+    if not choice or choice == ALL:
+        return alignment_grid(frame, order=ctx.dimension_order)
+    return alignment_scatter(frame, choice)
+
+
+HEADERS = {"dimension": "Dimension", "n_models": "n", "n": "n", "srcc": "SRCC", "p_srcc": "p (SRCC)",
+           "plcc": "PLCC", "p_plcc": "p (PLCC)"}
+
+
+def _is_p_value(column: str) -> bool:
+    c = column.lower()
+    return c == "p" or c.startswith("p_") or c.endswith(("_p", "p_value", "pvalue"))
+
+
+def alignment_table(ctx: AppContext) -> pd.DataFrame:
+    """The store's per-dimension correlation table for reading: p-values in scientific notation,
+    correlations to 3 decimals, internal id columns dropped."""
+    table = ctx.data.alignment
+    if table is None:
+        return pd.DataFrame({"Problem": [ctx.data.errors.get("alignment", "no alignment data")]})
+    out = table.drop(columns=[c for c in table.columns if c.endswith("_id")])
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if _is_p_value(col):
+            out[col] = out[col].map(lambda v: "–" if pd.isna(v) else f"{v:.1e}")
+        else:
+            out[col] = out[col].round(3)
+    return out.rename(columns=HEADERS)
+
+
+def render(ctx: AppContext) -> None:
+    frame = ctx.data.frame
+    gr.Markdown(
+        "Agreement between EvalVerse's machine win ratios and the expert panel's, per dimension, over the "
+        "models evaluated on it: Spearman (SRCC) and Pearson (PLCC) correlations with their p-values and the "
+        "number of models *n*. With so few models per dimension (as few as 4 for sound), read the p-values with care."
+    )
+    table = alignment_table(ctx)
+    gr.Dataframe(table, label="Per-dimension correlation", interactive=False, elem_id="alignment-table",
+                 max_height=520, buttons=["copy"])
+    if frame is None or frame.empty:
+        gr.Markdown(f"⚠️ **No win ratios to plot.** {ctx.data.errors.get('frame', '')}")
+        return
+    dims = [t[2] for t in dimension_order(frame, ctx.dimension_order)]
+    choice = gr.Dropdown([ALL, *dims], value=ALL, label="Scatter for", elem_id="alignment-choice")
+    plot = gr.Plot(alignment_figure(ctx, ALL), show_label=False, elem_id="alignment-plot")
+    choice.input(lambda c: alignment_figure(ctx, c), choice, plot, show_progress="hidden", trigger_mode="always_last")

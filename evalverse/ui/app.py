@@ -1,0 +1,61 @@
+"""Compose the Gradio app from tab modules. Each tab is a module with `TITLE` and `render(ctx)`;
+a new tab (e.g. Diagnose) is one more module appended to `TABS` (or passed as `tabs=`)."""
+from __future__ import annotations
+
+import html
+from types import ModuleType
+from typing import Any, Sequence
+
+import gradio as gr
+
+from evalverse.config import Settings
+from evalverse.ui import about_tab, alignment_tab, leaderboard_tab, radar_tab, taxonomy_tab
+from evalverse.ui.context import AppContext, open_context
+
+TABS: tuple[ModuleType, ...] = (leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
+TITLE = "EvalVerse: cinematic video generation leaderboard"
+
+CSS = """
+.ev-banner { background: #fff4e5; border: 1px solid #f0a030; border-radius: 6px; padding: 10px 14px; color: #5a3800; }
+.ev-banner p { margin: 2px 0; }
+.ev-paper-scroll { overflow-x: auto; max-width: 100%; }
+.ev-paper-table { border-collapse: collapse; font-size: 12px; width: 100%; }
+.ev-paper-table th, .ev-paper-table td { border: 1px solid #ddd; padding: 3px 6px; text-align: center; white-space: nowrap; }
+.ev-paper-table thead th { background: #f4f6fa; }
+.ev-paper-table tbody th { text-align: left; }
+footer { display: none !important; }
+"""
+
+
+def launch_options() -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch()`: in Gradio 6 theme and CSS go there, not to Blocks()."""
+    return {"theme": gr.themes.Soft(), "css": CSS}
+
+
+def banner_html(warnings: Sequence[str]) -> str:
+    items = "".join(f"<p>⚠️ {html.escape(w)}</p>" for w in warnings)
+    return f'<div class="ev-banner" id="ev-warning">{items}</div>' if warnings else ""
+
+
+def build_app(settings: Settings | AppContext, tabs: Sequence[ModuleType] = TABS) -> gr.Blocks:
+    """The app for `settings` (opens store, seed and taxonomy; problems become a banner) or a ready context."""
+    ctx = settings if isinstance(settings, AppContext) else open_context(settings)
+    with gr.Blocks(title="EvalVerse leaderboard", analytics_enabled=False) as demo:
+        gr.Markdown(f"# {TITLE}")
+        gr.HTML(banner_html(ctx.warnings), visible=bool(ctx.warnings), elem_id="ev-banner")
+        with gr.Tabs():
+            for tab in tabs:
+                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
+                    _render_safely(tab, ctx)
+    demo.evalverse_context = ctx  # for tests and for closing the store on shutdown
+    return demo
+
+
+def _render_safely(tab: ModuleType, ctx: AppContext) -> None:
+    """A tab that fails to build shows its error; the other tabs still work."""
+    try:
+        tab.render(ctx)
+    except Exception as exc:  # noqa: BLE001
+        from evalverse.ui.failsafe import describe
+
+        gr.Markdown(f"⚠️ **This tab could not be built.** {describe(exc)}")

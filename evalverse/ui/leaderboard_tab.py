@@ -1,0 +1,150 @@
+"""Leaderboard tab: the paper's table (machine / human per dimension), aggregates and filters."""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from evalverse.errors import InputError
+from evalverse.leaderboard.aggregate import (
+    CAPABILITIES,
+    SELECTED_HUMAN,
+    SELECTED_MACHINE,
+    Filters,
+    aggregate_column,
+    filter_rows,
+    dimension_order,
+    leaderboard_table,
+    paper_cells,
+)
+from evalverse.ui.context import AppContext
+from evalverse.ui.failsafe import describe
+
+TITLE = "Leaderboard"
+LEVELS = {"Overall": "overall", "Per stage": "stage", "Per aspect": "aspect"}
+ACCESS = {"All": "all", "Open source": "open", "Closed": "closed"}
+CAPABILITY_LABELS = {"audio": "Audio", "multi_shot": "Multi-shot", "reference": "Reference input"}
+RULE = (
+    "**Selected (M / H)**: mean machine / human win ratio over the *selected* dimensions the model was "
+    "evaluated on; **Dims** says how many of them it has. A dimension a model was not run on (e.g. sound "
+    "for a silent model) is left out, never counted as zero. Cells read *machine / human* as in the "
+    "paper's Table 3; – = not evaluated. Click a column header to sort by it."
+)
+
+
+def sort_choices(frame: pd.DataFrame, level: str) -> list[str]:
+    choices = [SELECTED_MACHINE, SELECTED_HUMAN]
+    if level != "overall":
+        for group in dict.fromkeys(frame[level]):
+            choices += [aggregate_column(group, "machine"), aggregate_column(group, "human")]
+    return choices
+
+
+def compute(ctx: AppContext, level_label, sort_by, stages, aspects, dims, access_label, caps):
+    """(table, note, paper html, sort choices, sort_by) for the controls' values; raises EvalVerseError."""
+    level = LEVELS.get(level_label, "overall")
+    frame = ctx.data.require_frame()
+    choices = sort_choices(frame, level)
+    if sort_by not in choices:
+        sort_by = SELECTED_MACHINE
+    for picked, what in ((stages, "stage"), (aspects, "aspect"), (dims, "dimension")):
+        if not picked:
+            raise InputError(f"Select at least one {what}.")
+    filters = Filters(
+        stages=tuple(stages), aspects=tuple(aspects), dimensions=tuple(dims),
+        access=ACCESS.get(access_label, "all"), capabilities=tuple(c for c in caps or () if c in CAPABILITIES),
+    )
+    table = leaderboard_table(frame, ctx.data.models, filters, level, sort_by, ctx.dimension_order)
+    visible = filter_rows(frame, filters)
+    visible = visible[visible["model"].isin(table["Model"])]
+    if table.empty or visible.empty:
+        raise InputError("No model or dimension matches these filters.")
+    n_dims = visible["dimension"].nunique()
+    note = (f"{len(table)} model{'s' * (len(table) != 1)} · {n_dims} dimension{'s' * (n_dims != 1)} selected · "
+            f"sorted by **{sort_by}**")
+    return table, note, paper_html(visible, list(table["Model"]), ctx.dimension_order), choices, sort_by
+
+
+def update_table(ctx: AppContext, *values):
+    """Event handler: compute() as component updates; a problem shows in place of the table."""
+    try:
+        table, note, paper, choices, sort_by = compute(ctx, *values)
+        return _df_update(table), note, paper, gr.update(choices=choices, value=sort_by)
+    except Exception as exc:  # noqa: BLE001 - shown in place of the table
+        message = describe(exc)
+        return _df_update(pd.DataFrame({"Problem": [message]})), f"⚠️ {message}", "", gr.update()
+
+
+def _datatypes(table: pd.DataFrame) -> list[str]:
+    return ["number" if pd.api.types.is_numeric_dtype(table[c]) else "str" for c in table.columns]
+
+
+def _df_update(table: pd.DataFrame):
+    return gr.update(value=table, datatype=_datatypes(table))
+
+
+def paper_html(frame: pd.DataFrame, models: list[str], order) -> str:
+    """The paper's layout with grouped headers (stage / aspect / dimension), rows in leaderboard order."""
+    if frame.empty:
+        return ""
+    cells = paper_cells(frame, order).reindex(models).dropna(how="all")
+    cells.columns = cells.columns.droplevel(0)  # stage is implied by the aspect; keeps the header compact
+    table = cells.to_html(classes="ev-paper-table", border=0, na_rep="–", index_names=False)
+    return f'<div class="ev-paper-scroll">{table}</div>'
+
+
+def render(ctx: AppContext) -> None:
+    gr.Markdown(
+        "Pairwise win ratios of video generation models against all other competitors, per dimension of "
+        "the EvalVerse taxonomy: **machine** (EvalVerse's judge) and **human** (expert panel)."
+    )
+    frame = ctx.data.frame
+    if frame is None or frame.empty:
+        gr.Markdown(f"⚠️ **No leaderboard data.** {ctx.data.errors.get('frame', 'The store holds no win ratios yet.')}",
+                    elem_id="leaderboard-problem")
+        return
+    triples = dimension_order(frame, ctx.dimension_order)
+    stages = list(dict.fromkeys(t[0] for t in triples))
+    aspects = list(dict.fromkeys(t[1] for t in triples))
+    dims = [t[2] for t in triples]
+    with gr.Row():
+        level = gr.Radio(list(LEVELS), value="Overall", label="Aggregate", scale=2)
+        sort_by = gr.Dropdown(sort_choices(frame, "overall"), value=SELECTED_MACHINE, label="Sort by", scale=2)
+        access = gr.Radio(list(ACCESS), value="All", label="Access", scale=2)
+        caps = gr.CheckboxGroup(
+            [(CAPABILITY_LABELS[c], c) for c in CAPABILITIES], value=[], label="Model must support", scale=3
+        )
+    with gr.Accordion("Stages, aspects and dimensions (recompute the Selected score)", open=False):
+        stage_box = gr.CheckboxGroup(stages, value=stages, label="Stages")
+        aspect_box = gr.CheckboxGroup(aspects, value=aspects, label="Aspects")
+        dim_box = gr.CheckboxGroup(dims, value=dims, label="Dimensions", elem_id="dimension-checkboxes")
+        with gr.Row():
+            all_btn = gr.Button("Select all", size="sm")
+            none_btn = gr.Button("Clear dimensions", size="sm")
+    defaults = ("Overall", SELECTED_MACHINE, stages, aspects, dims, "All", [])
+    try:
+        first, first_note, first_paper, _, _ = compute(ctx, *defaults)
+    except Exception as exc:  # noqa: BLE001
+        first, first_note, first_paper = pd.DataFrame({"Problem": [describe(exc)]}), f"⚠️ {describe(exc)}", ""
+    note = gr.Markdown(first_note, elem_id="leaderboard-note")
+    table = gr.Dataframe(
+        first, datatype=_datatypes(first), label="Leaderboard", interactive=False, pinned_columns=2, max_height=640, wrap=False,
+        elem_id="leaderboard-table", buttons=["copy", "fullscreen"], show_search="search",
+    )
+    gr.Markdown(RULE)
+    with gr.Accordion("The paper's view (grouped by stage and aspect)", open=False):
+        paper = gr.HTML(first_paper, elem_id="leaderboard-paper")
+
+    controls = [level, sort_by, stage_box, aspect_box, dim_box, access, caps]
+    outputs = [table, note, paper, sort_by]
+
+    def refresh(*values):
+        return update_table(ctx, *values)
+
+    # `.input` fires on user edits only, so our own updates to the sort dropdown do not loop back;
+    # "always_last" so quick successive clicks are not dropped while a refresh is running
+    for control in controls:
+        control.input(refresh, controls, outputs, show_progress="hidden", trigger_mode="always_last")
+    all_btn.click(lambda: (stages, aspects, dims), None, [stage_box, aspect_box, dim_box]).then(
+        refresh, controls, outputs, show_progress="hidden"
+    )
+    none_btn.click(lambda: [], None, dim_box).then(refresh, controls, outputs, show_progress="hidden")
