@@ -34,6 +34,9 @@ COPY --chown=evalverse:evalverse requirements/ requirements/
 COPY --chown=evalverse:evalverse scripts/ scripts/
 COPY --chown=evalverse:evalverse evalverse/__init__.py evalverse/__init__.py
 # Root for the apt part of bootstrap.sh; then hand the tree to the app user.
+# torch 2.13.0 must be the CPU build: a plain PyPI install would pull several GB of CUDA libraries.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ENV TORCH_INDEX_URL=${TORCH_INDEX_URL}
 RUN make install \
  && rm -rf /var/lib/apt/lists/* /root/.cache \
  && chown -R evalverse:evalverse /app

