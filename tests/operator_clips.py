@@ -1,0 +1,91 @@
+"""Test helpers for the classical operators: DecodedVideo objects built from planted frames/audio, or
+decoded from synthetic files (through the media layer's `decode_video` when it exists)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evalverse.config import Settings
+from evalverse.media.types import DecodedVideo, Shot, VideoMeta
+from evalverse.operators.base import EvidenceRecord, OperatorContext
+
+
+def make_video(frames: np.ndarray, fps: float = 25.0, audio: np.ndarray | None = None,
+               stills: np.ndarray | None = None, shots: list[Shot] | None = None) -> DecodedVideo:
+    frames = np.asarray(frames, dtype=np.uint8)
+    n, h, w = frames.shape[:3]
+    times = np.arange(n) / fps
+    duration = n / fps if n else (len(audio) / 16_000 if audio is not None else 0.0)
+    if audio is not None and not n:
+        duration = len(audio) / 16_000
+    meta = VideoMeta(path="synthetic", content_hash="0" * 64, size_bytes=0, container="raw", duration_s=duration,
+                     fps=fps, n_frames=n, width=w, height=h, coded_width=w, coded_height=h, vcodec="rawvideo",
+                     has_audio=audio is not None,
+                     audio_silent=(bool(np.max(np.abs(audio)) < 10 ** (-90 / 20)) if audio is not None and len(audio) else None))
+    if stills is None:
+        idx = np.linspace(0, max(n - 1, 0), min(n, 4)).astype(int) if n else np.zeros(0, int)
+        stills = frames[idx]
+        still_times = times[idx]
+    else:
+        still_times = np.linspace(0, duration, len(stills))
+    return DecodedVideo(meta=meta, frames=frames, times=times, stills=np.asarray(stills, np.uint8),
+                        still_times=still_times, audio=None if audio is None else np.asarray(audio, np.float32),
+                        shots=shots or [])
+
+
+def audio_only(audio: np.ndarray, seconds: float | None = None, fps: float = 25.0) -> DecodedVideo:
+    """A video with a small black picture and the given 16 kHz audio."""
+    seconds = seconds if seconds is not None else len(audio) / 16_000
+    n = max(int(seconds * fps), 2)
+    return make_video(np.zeros((n, 16, 16, 3), np.uint8), fps=fps, audio=audio)
+
+
+def shots_record(spans: list[tuple[float, float, int, int]]) -> EvidenceRecord:
+    """A `shots` evidence record like the shots operator's: [(start_s, end_s, start_frame, end_frame), ...]."""
+    shots = [Shot(i, a, b, sf, ef, "start" if i == 0 else "cut").as_dict() for i, (a, b, sf, ef) in enumerate(spans)]
+    return EvidenceRecord(operator="shots", version="test", results={"shots": shots})
+
+
+def context(video: DecodedVideo, settings: Settings, backend: str = "opencv", **evidence: EvidenceRecord) -> OperatorContext:
+    return OperatorContext(video=video, settings=settings, backend=backend, evidence=dict(evidence))
+
+
+def decode(path: Path, settings: Settings) -> DecodedVideo:
+    """Decode with the media layer when it is there; else every frame and 16 kHz mono audio via PyAV."""
+    try:
+        from evalverse.media import decode_video  # type: ignore[attr-defined]
+    except ImportError:
+        decode_video = None
+    if decode_video is not None:
+        return decode_video(path, settings)
+    return _decode_pyav(Path(path))
+
+
+def _decode_pyav(path: Path) -> DecodedVideo:
+    import av
+
+    frames, times, audio = [], [], []
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        for f in c.decode(vs):
+            frames.append(f.to_ndarray(format="rgb24"))
+            times.append(float(f.time))
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            res = av.AudioResampler(format="flt", layout="mono", rate=16_000)
+            for f in c.decode(c.streams.audio[0]):
+                for r in res.resample(f):
+                    audio.append(r.to_ndarray().ravel())
+            for r in res.resample(None):
+                audio.append(r.to_ndarray().ravel())
+    fr = np.stack(frames)
+    fps = (len(times) - 1) / max(times[-1] - times[0], 1e-9) if len(times) > 1 else 25.0
+    v = make_video(fr, fps=fps, audio=np.concatenate(audio) if audio else None)
+    v.times = np.asarray(times) - times[0]
+    return v
+
+
+def rec(results: dict[str, Any]) -> EvidenceRecord:
+    return EvidenceRecord(operator="x", version="t", results=results)
