@@ -1,0 +1,236 @@
+"""Video → evidence → judge → store, as one stream of events that the CLI and the UI both consume.
+
+`diagnose_stream(...)` yields plain JSON-serialisable dicts, each with a "type":
+
+- {"type": "start", "video", "judge", "mode", "prompt", "reference", "dimensions": [ids]}
+- {"type": "probe", "meta": VideoMeta dict, "seconds"}
+- {"type": "cached", "run_id"}: the same clip with the same settings was diagnosed before; its stored
+  results follow at once as dimension_done events, then the report (nothing is decoded or judged)
+- {"type": "decode", "frames", "width", "height", "audio": bool, "seconds"}
+- {"type": "operator_start", "operator", "index", "total"}
+- {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message"}
+- {"type": "shots", "n_shots", "shots": [Shot dicts]} (once the shots operator is done)
+- {"type": "judge", "dimension", "kind", "text", "data"}: the judge's own events (start, gate,
+  rationale and reflection chunks, question answers, score, recoverable errors), as they stream
+- {"type": "dimension_done", "dimension", "result": DimensionResult dict}
+- {"type": "report", "report": report dict} (always last)
+
+`diagnose(...)` runs the stream and returns the report: video, content_hash, meta, prompt, reference,
+mode, judge, judge_version, run_id, cached, seconds, timings {probe, decode, operators, judge},
+operators {name: {status, backend, seconds, cached, message}}, results [DimensionResult dicts],
+summary {status: count}.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from evalverse.config import Settings
+from evalverse.errors import InputError
+from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
+from evalverse.judge.scoring import load_weights
+from evalverse.taxonomy import Dimension, Gate, TaskMode, Taxonomy, load_taxonomy
+
+N_FRAMES = 8  # frames shown to a VLM judge per dimension
+# operators whose evidence decides gates, beyond the dimensions' own evidence kinds
+GATE_OPERATORS: dict[Gate, tuple[str, ...]] = {
+    Gate.needs_audio: ("audio",), Gate.needs_speech: ("speech",), Gate.needs_multi_shot: ("shots",),
+    Gate.needs_person: ("people", "faces"), Gate.needs_face: ("faces",), Gate.needs_camera_motion: ("camera",),
+    Gate.context_dependent: ("audio",),  # music contexts open on a musical score
+}
+
+
+def resolve_dimensions(taxonomy: Taxonomy, dimensions: list[str] | str | None) -> list[Dimension]:
+    if dimensions is None or dimensions == "" or dimensions == []:
+        return taxonomy.dimensions
+    keys = [d.strip() for d in (dimensions.split(",") if isinstance(dimensions, str) else dimensions) if d.strip()]
+    out: list[Dimension] = []
+    for key in keys:
+        try:
+            dim = taxonomy.dimension(key)
+        except KeyError:
+            raise InputError(f"unknown dimension {key!r}; known: {', '.join(d.id for d in taxonomy.dimensions)}") from None
+        if dim not in out:
+            out.append(dim)
+    return out
+
+
+def operators_for(dims: list[Dimension]) -> list[str]:
+    """Registered operators that inform these dimensions or decide their gates, in registry order."""
+    from evalverse.operators.runner import operator_names
+
+    wanted: set[str] = set()
+    for d in dims:
+        wanted.update(d.evidence)
+        gates = set(d.gates)
+        for sub in d.sub_dimensions:
+            gates.update(sub.gates)
+            for q in sub.questions:
+                wanted.update(q.evidence)
+                gates.update(q.gates)
+        for g in gates:
+            wanted.update(GATE_OPERATORS.get(g, ()))
+    return [name for name in operator_names() if name in wanted]
+
+
+def _mode(mode: str | TaskMode) -> TaskMode:
+    try:
+        return TaskMode(getattr(mode, "value", mode))
+    except ValueError:
+        raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(m.value for m in TaskMode)}") from None
+
+
+def _shots_from(record: Any) -> list:
+    from evalverse.media.types import Shot
+
+    if record is None or getattr(record, "status", None) not in ("ok", "partial"):
+        return []
+    shots = []
+    for s in (record.results or {}).get("shots") or []:
+        try:
+            shots.append(Shot(index=int(s["index"]), start=float(s["start"]), end=float(s["end"]),
+                              start_frame=int(s["start_frame"]), end_frame=int(s["end_frame"]),
+                              transition=str(s.get("transition", "cut")), keyframe=s.get("keyframe")))
+        except (KeyError, TypeError, ValueError):
+            return []
+    return shots
+
+
+def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | None = None,
+                    reference: str | Path | None = None, mode: str | TaskMode = "t2v", judge: str = "evidence",
+                    dimensions: list[str] | str | None = None, store: Any = None, use_cache: bool = True,
+                    judge_options: dict[str, Any] | None = None, taxonomy: Taxonomy | None = None,
+                    n_frames: int = N_FRAMES) -> Iterator[dict[str, Any]]:
+    """Diagnose one clip; see the module docstring for the events. Bad input raises InputError before any
+    work; a judge that cannot run here raises UnavailableError with the fix."""
+    from evalverse.media import decode_video, probe_video
+    from evalverse.media.hashing import sha256_file
+    from evalverse.operators.runner import get_operator, iter_operators
+
+    started = time.perf_counter()
+    tax = taxonomy or load_taxonomy()
+    task_mode = _mode(mode)
+    dims = resolve_dimensions(tax, dimensions)
+    prompt = prompt.strip() if prompt and prompt.strip() else None
+    ref_path = Path(reference).expanduser() if reference else None
+    if ref_path is not None and not ref_path.is_file():
+        raise InputError(f"reference {ref_path} does not exist or is not a file")
+    backend = make_judge(judge, settings, **(judge_options or {}))
+    backend.check_available()
+    timings: dict[str, float] = {}
+
+    yield {"type": "start", "video": str(video_path), "judge": backend.name, "mode": task_mode.value, "prompt": prompt,
+           "reference": str(ref_path) if ref_path else None, "dimensions": [d.id for d in dims]}
+
+    t = time.perf_counter()
+    meta = probe_video(video_path, settings.limits)
+    timings["probe"] = time.perf_counter() - t
+    yield {"type": "probe", "meta": meta.model_dump(mode="json"), "seconds": round(timings["probe"], 3)}
+
+    names = operators_for(dims)
+    op_versions = {n: get_operator(n).version for n in names}
+    run_settings = {
+        "taxonomy": tax.version, "weights": load_weights().version, "dimensions": [d.id for d in dims],
+        "frames": n_frames, "judge_options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"},
+        "reference_sha256": sha256_file(ref_path) if ref_path else None,
+    }
+    judge_version = backend.version_string() if hasattr(backend, "version_string") else backend.version
+    if store is not None and use_cache:
+        run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
+                                       mode=task_mode.value, operator_versions=op_versions)
+        if run_id is not None:
+            results = store.run_results(run_id)
+            yield {"type": "cached", "run_id": run_id}
+            for res in results:
+                yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
+            timings["total"] = time.perf_counter() - started
+            yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version,
+                                                       run_id, True, timings, {}, results)}
+            return
+
+    t = time.perf_counter()
+    video = decode_video(video_path, settings)
+    timings["decode"] = time.perf_counter() - t
+    yield {"type": "decode", "frames": int(len(video.frames)), "width": int(video.frames.shape[2]) if len(video.frames) else 0,
+           "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,
+           "seconds": round(timings["decode"], 3)}
+
+    t = time.perf_counter()
+    records: dict[str, Any] = {}
+    for ev in iter_operators(video, settings, names, store=store, use_cache=use_cache, prompt=prompt):
+        if ev["kind"] == "operator_start":
+            yield {"type": "operator_start", "operator": ev["operator"], "index": ev["index"], "total": ev["total"]}
+            continue
+        rec = ev["record"]
+        records[ev["operator"]] = rec
+        yield {"type": "operator_done", "operator": ev["operator"], "index": ev["index"], "total": ev["total"],
+               "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
+               "message": rec.message}
+        if ev["operator"] == "shots":
+            video.shots = _shots_from(rec)
+            yield {"type": "shots", "n_shots": len(video.shots), "shots": [s.as_dict() for s in video.shots]}
+    timings["operators"] = time.perf_counter() - t
+
+    context = JudgeContext(taxonomy=tax, meta=meta, frames=sample_frames(video.frames, video.times, n_frames),
+                           evidence=records, shots=video.shots, prompt=prompt, reference=ref_path, mode=task_mode,
+                           settings=settings)
+    run_id = None
+    if store is not None:
+        store.upsert_video(meta.content_hash, str(video_path), meta.model_dump(mode="json"))
+        run_id = store.start_run(meta.content_hash, backend.name, judge_version, op_versions, run_settings,
+                                 prompt=prompt, mode=task_mode.value)
+    t = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    for dim in dims:
+        for event in backend.judge(dim, context):
+            if event.kind == "done":
+                res = event.data["result"].model_dump(mode="json")
+                results.append(res)
+                if store is not None:
+                    store.add_dimension_result(run_id, res)
+                yield {"type": "dimension_done", "dimension": dim.id, "result": res}
+            else:
+                yield {"type": "judge", "dimension": dim.id, "kind": event.kind, "text": event.text,
+                       "data": _plain(event.data)}
+    timings["judge"] = time.perf_counter() - t
+    if store is not None:
+        store.finish_run(run_id)
+    timings["total"] = time.perf_counter() - started
+    ops = {n: {"status": r.status, "backend": r.backend, "seconds": r.seconds, "cached": r.cached, "message": r.message}
+           for n, r in records.items()}
+    yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version, run_id,
+                                               False, timings, ops, results)}
+
+
+def diagnose(video_path: str | Path, settings: Settings, **kwargs: Any) -> dict[str, Any]:
+    """Run `diagnose_stream` to the end and return its report."""
+    report: dict[str, Any] | None = None
+    for event in diagnose_stream(video_path, settings, **kwargs):
+        if event["type"] == "report":
+            report = event["report"]
+    assert report is not None
+    return report
+
+
+def _report(meta, prompt, ref_path, mode, judge, judge_version, run_id, cached, timings, ops, results) -> dict[str, Any]:
+    summary: dict[str, int] = {}
+    for r in results:
+        summary[r["status"]] = summary.get(r["status"], 0) + 1
+    return {
+        "video": meta.path, "content_hash": meta.content_hash, "meta": meta.model_dump(mode="json"), "prompt": prompt,
+        "reference": str(ref_path) if ref_path else None, "mode": mode.value, "judge": judge,
+        "judge_version": judge_version, "run_id": run_id, "cached": cached,
+        "seconds": round(timings.get("total", 0.0), 3), "timings": {k: round(v, 3) for k, v in timings.items()},
+        "operators": ops, "results": results, "summary": summary,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value

@@ -1,0 +1,197 @@
+"""The `openai` judge against a real local HTTP server speaking streaming chat completions (SSE)."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evalverse.judge import JudgeContext, make_judge
+from evalverse.judge.protocol import Frame
+from evalverse.media.types import VideoMeta
+from evalverse.operators.base import EvidenceRecord
+from evalverse.taxonomy import load_taxonomy
+
+TAX = load_taxonomy(Path(__file__).parent / "fixtures" / "judge_taxonomy.yaml")
+
+GOOD = ("[vq_sharp] Crisp edges at t=0.00 s; sharpness 412 agrees.\n[vq_noise] No grain.\n[vq_plastic] Textures are natural.\n"
+        "[vq_flicker] Steady.\nSelf-reflection: the evidence supports each claim.\n"
+        '```json\n{"answers": {"vq_sharp": "yes", "vq_noise": "no", "vq_plastic": 4, "vq_flicker": "yes"}, '
+        '"score": 4, "confidence": 0.8}\n```')
+REPAIRED = '```json\n{"answers": {"vq_sharp": "yes", "vq_noise": "yes", "vq_plastic": 2, "vq_flicker": "no"}, "score": 2}\n```'
+BAD = "[vq_sharp] Looks fine.\nSelf-reflection: ok.\n```json\n{\"answers\": {\"vq_sharp\": \"yes\"}, \"score\": \"four\"}\n```"
+
+
+class Server:
+    """Serves scripted replies in order: an int is an HTTP error status, a str a streamed reply."""
+
+    def __init__(self, script: list):
+        self.script = list(script)
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                outer.headers.append(dict(self.headers))
+                step = outer.script.pop(0) if outer.script else 500
+                if self.path != "/v1/chat/completions":
+                    step = 404
+                if isinstance(step, int):
+                    payload = json.dumps({"error": {"message": f"scripted {step}"}}).encode()
+                    self.send_response(step)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b": keep-alive\n\n")
+                pieces = [step[i:i + 7] for i in range(0, len(step), 7)]
+                for k, piece in enumerate(pieces):
+                    chunk = {"id": "c", "object": "chat.completion.chunk",
+                             "choices": [{"index": 0, "delta": ({"role": "assistant"} if k == 0 else {}) | {"content": piece}}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n')
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def context() -> JudgeContext:
+    meta = VideoMeta(path="c.mp4", content_hash="h", size_bytes=1, container="mp4", duration_s=2.0, fps=25.0, n_frames=50,
+                     width=64, height=48, coded_width=64, coded_height=48, vcodec="h264", has_audio=False)
+    rng = np.random.default_rng(0)
+    frames = [Frame(time=t, image=rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)) for t in (0.0, 1.0)]
+    ev = {"quality": EvidenceRecord(operator="quality", version="1", results={"sharpness": 412.0})}
+    return JudgeContext(taxonomy=TAX, meta=meta, frames=frames, evidence=ev, prompt="a lighthouse")
+
+
+def run(judge):
+    events = list(judge.judge(TAX.dimension("visual_quality"), context()))
+    assert events[-1].kind == "done" and events[0].kind == "start"
+    return events, events[-1].data["result"]
+
+
+def judge_for(server, settings, **kw):
+    return make_judge("openai", settings, base_url=server.url, model="test-vlm", backoff_s=0.01, timeout_s=5, **kw)
+
+
+def test_streamed_reply_is_scored_from_answers(settings, monkeypatch):
+    monkeypatch.setenv("EVALVERSE_OPENAI_API_KEY", "sk-test-123")
+    with Server([GOOD]) as srv:
+        events, result = run(judge_for(srv, settings))
+    assert result.status == "scored"
+    # sharp yes (1), noise no (negative: 1), plastic 4 (0.75) -> 2.75/3; flicker yes (1) -> mean 0.9583
+    assert result.score == pytest.approx(1 + 4 * ((2.75 / 3 + 1.0) / 2))
+    assert [a.answer for a in result.answers] == [True, False, 4.0, True]
+    assert result.answers[0].basis.startswith("Crisp edges")
+    rationale = "".join(e.text for e in events if e.kind == "rationale")
+    reflection = "".join(e.text for e in events if e.kind == "reflection")
+    assert rationale.startswith("[vq_sharp]") and "Self-reflection" not in rationale and "```" not in rationale
+    assert reflection.startswith("Self-reflection: the evidence supports")
+    assert sum(e.kind == "rationale" for e in events) >= 2  # it streamed in pieces
+    score = next(e for e in events if e.kind == "score")
+    assert score.data["model_score"] == 4.0 and score.data["source"] == "answers" and score.data["confidence"] == 0.8
+    assert result.raw_text == GOOD
+    # the request: streaming, model, frames as base64 JPEG image parts, bearer key from the environment
+    req = srv.requests[0]
+    assert req["stream"] is True and req["model"] == "test-vlm"
+    parts = req["messages"][1]["content"]
+    images = [p for p in parts if p["type"] == "image_url"]
+    assert len(images) == 2 and images[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    assert base64.b64decode(images[0]["image_url"]["url"].split(",", 1)[1])[:2] == b"\xff\xd8"
+    assert "[vq_flicker]" in parts[-1]["text"] and req["messages"][0]["role"] == "system"
+    assert srv.headers[0]["Authorization"] == "Bearer sk-test-123"
+
+
+def test_malformed_reply_gets_one_repair_request(settings):
+    with Server([BAD, REPAIRED]) as srv:
+        events, result = run(judge_for(srv, settings))
+    assert len(srv.requests) == 2
+    follow = srv.requests[1]["messages"]
+    assert follow[-2] == {"role": "assistant", "content": BAD}
+    assert "score must be a number" in follow[-1]["content"] and "vq_sharp" in follow[-1]["content"]
+    assert any(e.kind == "error" and e.data.get("recoverable") for e in events)
+    assert result.status == "scored"
+    assert [a.answer for a in result.answers] == [True, True, 2.0, False]
+    assert result.rationale.startswith("[vq_sharp] Looks fine.")  # reasoning kept from the first reply
+    assert BAD in result.raw_text and REPAIRED in result.raw_text
+
+
+def test_still_malformed_after_repair_is_unparsed_without_score(settings):
+    with Server([BAD, "I cannot comply."]) as srv:
+        events, result = run(judge_for(srv, settings))
+    assert len(srv.requests) == 2
+    assert result.status == "unparsed" and result.score is None and result.answers == []
+    assert "I cannot comply." in result.raw_text and BAD in result.raw_text
+    assert "[unparsed:" in result.rationale
+
+
+def test_server_error_is_retried(settings):
+    with Server([500, 503, GOOD]) as srv:
+        events, result = run(judge_for(srv, settings, retries=3))
+    assert len(srv.requests) == 3 and result.status == "scored"
+
+
+def test_retries_run_out_into_an_error_result(settings):
+    with Server([500, 500, 500]) as srv:
+        events, result = run(judge_for(srv, settings, retries=2))
+    assert len(srv.requests) == 3
+    assert result.status == "error" and result.score is None
+    assert "gave up after 3 attempts" in result.rationale and "HTTP 500" in result.rationale
+
+
+def test_client_error_is_not_retried_and_explains(settings):
+    with Server([401]) as srv:
+        events, result = run(judge_for(srv, settings))
+    assert len(srv.requests) == 1
+    assert result.status == "error" and "HTTP 401" in result.rationale and "OPENAI_API_KEY" in result.rationale
+
+
+def test_connection_refused_is_retried_then_reported(settings):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    judge = make_judge("openai", settings, base_url=f"http://127.0.0.1:{port}/v1", retries=1, backoff_s=0.01, timeout_s=2)
+    events = list(judge.judge(TAX.dimension("visual_quality"), context()))
+    result = events[-1].data["result"]
+    assert result.status == "error" and "ConnectError" in result.rationale
+
+
+def test_settings_carry_endpoint_and_model(settings):
+    s = settings.model_copy(update={"judge": settings.judge.model_copy(update={"openai_base_url": "http://h:1/v1",
+                                                                               "openai_model": "m1"})})
+    judge = make_judge("openai", s)
+    assert judge.base_url == "http://h:1/v1" and judge.model == "m1"
+    from evalverse.errors import InputError
+    with pytest.raises(InputError):
+        make_judge("openai", settings, base_url="ftp://x")
+    with pytest.raises(InputError, match="unknown judge 'nope'"):
+        make_judge("nope", settings)
