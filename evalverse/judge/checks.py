@@ -162,7 +162,7 @@ def _yn(ok: bool) -> str:
 
 @check("metadata.frame_rate_adequate")
 def _fps(ev: EvidenceView) -> tuple[bool, str]:
-    """Not yet named by taxonomy.yaml; ready for a temporal question about judder."""
+    """Judder: generators that emit 8–16 fps look stepped however sharp each frame is."""
     fps = getattr(ev.meta, "fps", None)
     if not isinstance(fps, (int, float)) or fps <= 0:
         raise NotAnswerable("no frame rate in the metadata")
