@@ -8,9 +8,11 @@
   results follow at once as dimension_done events, then the report (nothing is decoded or judged)
 - {"type": "decode", "frames", "width", "height", "audio": bool, "seconds"}
 - {"type": "operator_start", "operator", "index", "total"}
-- {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message"}
+- {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message",
+  "results"}
 - {"type": "shots", "n_shots", "shots": [Shot dicts]} (once the shots operator is done)
-- {"type": "judge", "dimension", "kind", "text", "data"}: the judge's own events (start, gate,
+- {"type": "judge", "dimension", "kind", "text", "data"}: the judge's own events, interleaved with the operator
+  events: each dimension is judged as soon as the operators it needs (evidence and gates) are done (start, gate,
   rationale and reflection chunks, question answers, score, recoverable errors), as they stream
 - {"type": "dimension_done", "dimension", "result": DimensionResult dict}
 - {"type": "report", "report": report dict} (always last)
@@ -72,6 +74,20 @@ def operators_for(dims: list[Dimension]) -> list[str]:
         for g in gates:
             wanted.update(GATE_OPERATORS.get(g, ()))
     return [name for name in operator_names() if name in wanted]
+
+
+def _closure(wanted: list[str], available: list[str]) -> set[str]:
+    """`wanted` operators that will run, plus everything they need, transitively."""
+    from evalverse.operators.runner import get_operator
+
+    out: set[str] = set()
+    stack = [n for n in wanted if n in available]
+    while stack:
+        name = stack.pop()
+        if name not in out:
+            out.add(name)
+            stack.extend(n for n in get_operator(name).needs if n in available)
+    return out
 
 
 def _mode(mode: str | TaskMode) -> TaskMode:
@@ -140,7 +156,8 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
                                        mode=task_mode.value, operator_versions=op_versions)
         if run_id is not None:
-            results = store.run_results(run_id)
+            order = {d.id: i for i, d in enumerate(dims)}
+            results = sorted(store.run_results(run_id), key=lambda r: order.get(r["dimension"], len(order)))
             yield {"type": "cached", "run_id": run_id}
             for res in results:
                 yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
@@ -156,22 +173,9 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
            "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,
            "seconds": round(timings["decode"], 3)}
 
-    t = time.perf_counter()
     records: dict[str, Any] = {}
-    for ev in iter_operators(video, settings, names, store=store, use_cache=use_cache, prompt=prompt):
-        if ev["kind"] == "operator_start":
-            yield {"type": "operator_start", "operator": ev["operator"], "index": ev["index"], "total": ev["total"]}
-            continue
-        rec = ev["record"]
-        records[ev["operator"]] = rec
-        yield {"type": "operator_done", "operator": ev["operator"], "index": ev["index"], "total": ev["total"],
-               "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
-               "message": rec.message}
-        if ev["operator"] == "shots":
-            video.shots = _shots_from(rec)
-            yield {"type": "shots", "n_shots": len(video.shots), "shots": [s.as_dict() for s in video.shots]}
-    timings["operators"] = time.perf_counter() - t
-
+    # judges read `records` as it fills; a dimension is judged as soon as the operators it needs are done,
+    # so the first cards arrive before the slow operators (faces, speech) finish
     context = JudgeContext(taxonomy=tax, meta=meta, frames=sample_frames(video.frames, video.times, n_frames),
                            evidence=records, shots=video.shots, prompt=prompt, reference=ref_path, mode=task_mode,
                            settings=settings)
@@ -180,20 +184,48 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         store.upsert_video(meta.content_hash, str(video_path), meta.model_dump(mode="json"))
         run_id = store.start_run(meta.content_hash, backend.name, judge_version, op_versions, run_settings,
                                  prompt=prompt, mode=task_mode.value)
+    needed = {dim.id: _closure(operators_for([dim]), names) for dim in dims}
+    pending = list(dims)
+    by_id: dict[str, dict[str, Any]] = {}
+    judge_seconds = 0.0
+
+    def judge_ready() -> Iterator[dict[str, Any]]:
+        nonlocal judge_seconds
+        for dim in [d for d in pending if needed[d.id] <= records.keys()]:
+            pending.remove(dim)
+            t_judge = time.perf_counter()
+            for event in backend.judge(dim, context):
+                if event.kind == "done":
+                    res = event.data["result"].model_dump(mode="json")
+                    by_id[dim.id] = res
+                    if store is not None:
+                        store.add_dimension_result(run_id, res)
+                    yield {"type": "dimension_done", "dimension": dim.id, "result": res}
+                else:
+                    yield {"type": "judge", "dimension": dim.id, "kind": event.kind, "text": event.text,
+                           "data": _plain(event.data)}
+            judge_seconds += time.perf_counter() - t_judge
+
     t = time.perf_counter()
-    results: list[dict[str, Any]] = []
-    for dim in dims:
-        for event in backend.judge(dim, context):
-            if event.kind == "done":
-                res = event.data["result"].model_dump(mode="json")
-                results.append(res)
-                if store is not None:
-                    store.add_dimension_result(run_id, res)
-                yield {"type": "dimension_done", "dimension": dim.id, "result": res}
-            else:
-                yield {"type": "judge", "dimension": dim.id, "kind": event.kind, "text": event.text,
-                       "data": _plain(event.data)}
-    timings["judge"] = time.perf_counter() - t
+    yield from judge_ready()  # dimensions that need no operator evidence at all
+    for ev in iter_operators(video, settings, names, store=store, use_cache=use_cache, prompt=prompt):
+        if ev["kind"] == "operator_start":
+            yield {"type": "operator_start", "operator": ev["operator"], "index": ev["index"], "total": ev["total"]}
+            continue
+        rec = ev["record"]
+        records[ev["operator"]] = rec
+        yield {"type": "operator_done", "operator": ev["operator"], "index": ev["index"], "total": ev["total"],
+               "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
+               "message": rec.message, "results": _plain(rec.results)}
+        if ev["operator"] == "shots":
+            video.shots = _shots_from(rec)
+            context.shots = video.shots
+            yield {"type": "shots", "n_shots": len(video.shots), "shots": [s.as_dict() for s in video.shots]}
+        yield from judge_ready()
+    yield from judge_ready()
+    timings["operators"] = time.perf_counter() - t - judge_seconds
+    timings["judge"] = judge_seconds
+    results = [by_id[d.id] for d in dims if d.id in by_id]  # taxonomy order, whatever order they finished in
     if store is not None:
         store.finish_run(run_id)
     timings["total"] = time.perf_counter() - started

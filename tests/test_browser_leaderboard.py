@@ -86,6 +86,8 @@ def page(server):
         pg = browser.new_page(viewport={"width": 1440, "height": 1000})
         pg.set_default_timeout(60_000)
         pg.goto(server, wait_until="domcontentloaded")
+        # Diagnose is the first tab (the main journey); the leaderboard is one click away
+        pg.get_by_role("tab", name="Leaderboard", exact=True).click()
         pg.wait_for_selector("#leaderboard-table", state="visible")
         yield pg
         browser.close()

@@ -45,6 +45,16 @@ def test_evidence_round_trip_replace_and_miss(store: Store):
     assert store.counts()["evidence"] == 1
 
 
+def test_latest_evidence_keeps_the_newest_record_per_operator(store: Store):
+    store.put_evidence("h1", "faces", "1.0", "old", {"status": "ok", "results": {"v": 1}})
+    store.put_evidence("h1", "faces", "1.1", "new", {"status": "ok", "results": {"v": 2}})
+    store.put_evidence("h1", "audio", "1.0", "p", {"status": "skipped"})
+    store.put_evidence("h2", "faces", "1.0", "p", {"status": "ok", "results": {"v": 3}})
+    latest = store.latest_evidence("h1")
+    assert set(latest) == {"faces", "audio"} and latest["faces"]["results"] == {"v": 2}
+    assert store.latest_evidence("nope") == {}
+
+
 def test_numpy_values_are_stored_as_plain_json(store: Store):
     np = pytest.importorskip("numpy")
     store.put_evidence("h", "quality", "1", "k", {"arr": np.arange(3), "x": np.float32(1.5), "n": np.int64(7)})

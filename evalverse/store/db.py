@@ -214,6 +214,11 @@ class Store:
         )
         return loads(rows[0]["record"]) if rows else None
 
+    def latest_evidence(self, video_hash: str) -> dict[str, dict[str, Any]]:
+        """The newest cached record per operator for a video, whatever its version or parameters."""
+        rows = self._rows("SELECT operator, record FROM evidence WHERE video_hash = ? ORDER BY created_at", [video_hash])
+        return {r["operator"]: loads(r["record"]) for r in rows}
+
     def put_evidence(self, video_hash: str, operator: str, version: str, params_key: str, record: dict[str, Any]) -> None:
         """Cache an operator's record (replacing an older one under the same key)."""
         with self._write() as con:
