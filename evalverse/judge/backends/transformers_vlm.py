@@ -55,8 +55,9 @@ def _probe(settings: Settings) -> str | None:
 
 def _fix(settings: Settings | None, name: str) -> str:
     target = (settings.models_dir / name) if settings is not None else Path("<models_dir>") / name
-    return (f"download the weights once: `huggingface-cli download {HF_REPO} --local-dir {target}` "
-            "(or set EVALVERSE_VLM_MODEL to a local Qwen2-VL/Qwen2.5-VL folder)")
+    return (f"download the weights once: `evalverse models pull qwen2.5-vl-3b` "
+            f"(or `huggingface-cli download {HF_REPO} --local-dir {target}`), "
+            "or set EVALVERSE_VLM_MODEL to a local Qwen2-VL/Qwen2.5-VL folder")
 
 
 class LoadedVLM:
@@ -90,9 +91,11 @@ class TransformersJudge(ChatJudge):
     description: ClassVar[str] = ("Local Qwen2-VL-family VLM (default Qwen2.5-VL-3B-Instruct) from the models "
                                   "folder; frames as images; streamed; CPU or CUDA (bf16).")
     backends: ClassVar[tuple[Backend, ...]] = (
-        Backend("qwen_vl", weights=f"{HF_REPO} (Hugging Face), placed under the models folder", licence="Apache-2.0",
+        Backend("qwen_vl", weights=f"{HF_REPO} (Hugging Face), placed under the models folder", 
+                # the default 3B weights are non-commercial; Qwen2-VL-2B-Instruct (Apache-2.0) is the permissive pick
+                licence="Qwen Research License (Qwen2.5-VL-3B, non-commercial); Apache-2.0 for Qwen2-VL-2B",
                 modules=("torch", "transformers", "PIL"), probe=_probe,
-                fix=f"huggingface-cli download {HF_REPO} --local-dir <models_dir>/{DEFAULT_MODEL}"),
+                fix="evalverse models pull qwen2.5-vl-3b (or qwen2-vl-2b and set EVALVERSE_VLM_MODEL)"),
     )
 
     def __init__(self, settings: Settings | None = None, **options: Any) -> None:
