@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from evalverse.config import Settings
 from evalverse.errors import InputError
+from evalverse.jsonable import to_plain as _plain
 from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
 from evalverse.judge.scoring import load_weights
 from evalverse.taxonomy import Dimension, Gate, TaskMode, Taxonomy, load_taxonomy
@@ -258,11 +259,3 @@ def _report(meta, prompt, ref_path, mode, judge, judge_version, run_id, cached, 
     }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return value

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import time
 from typing import Any, Callable, Iterator, Protocol, TypedDict
 
@@ -26,6 +25,7 @@ from evalverse.errors import InputError, UnavailableError
 from evalverse.media.types import DecodedVideo
 from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
 from evalverse.registry import REGISTRY
+from evalverse.jsonable import to_plain as plain
 
 log = logging.getLogger(__name__)
 
@@ -98,27 +98,6 @@ def params_key(params: dict[str, Any], backend: str | None, upstream: dict[str, 
         payload["prompt"] = prompt
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready copy of operator results: numpy arrays/scalars to lists/numbers, non-finite floats to None."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump(mode="json"))
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return plain(value.tolist())
-    if hasattr(value, "as_dict"):
-        return plain(value.as_dict())
-    return str(value)
 
 
 def _one_line(exc: BaseException) -> str:

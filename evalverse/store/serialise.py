@@ -4,36 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from enum import Enum
-from pathlib import PurePath
 from typing import Any
+
+from evalverse.jsonable import to_plain as _to_plain
 
 
 def to_plain(value: Any) -> Any:
-    """A JSON-ready copy of `value`."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Enum):
-        return to_plain(value.value)
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_plain(v) for v in items]
-    if hasattr(value, "model_dump"):  # pydantic
-        return to_plain(value.model_dump(mode="json"))
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return to_plain(value.tolist())
-    if hasattr(value, "isoformat"):  # datetime, date
-        return value.isoformat()
-    raise TypeError(f"cannot store a value of type {type(value).__name__} as JSON: {value!r}")
+    """A JSON-ready copy of `value`; a type JSON cannot hold is an error here, never silently a string."""
+    return _to_plain(value, strict=True)
 
 
 def dumps(value: Any) -> str:
