@@ -47,3 +47,10 @@ def test_cli_help_is_fast_and_lists_areas():
     assert proc.returncode == 0
     for area in ("taxonomy", "leaderboard", "models", "evidence", "diagnose"):
         assert area in proc.stdout
+
+
+def test_cli_import_loads_no_heavy_library():
+    code = ("import sys, evalverse.cli; "
+            "print([m for m in ('torch', 'gradio', 'cv2', 'transformers', 'mediapipe', 'duckdb') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
