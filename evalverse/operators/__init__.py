@@ -5,16 +5,18 @@ Run them with `evalverse.operators.runner.run_operators` (or `iter_operators` fo
 """
 from __future__ import annotations
 
-# One module per operator, in the order `evalverse evidence` runs them (dependencies are resolved anyway).
+# One module per operator, in the order they run (dependencies are resolved anyway): cheap classical ones
+# first, so the Diagnose tab's first dimensions (pacing, colour, quality) are judged within a second or two
+# while faces and speech are still being computed.
 from evalverse.operators import (  # noqa: F401  (imported for their @register side effect)
     shots,
-    faces,
-    people,
+    camera,
+    colour,
+    quality,
     features,
+    people,
+    faces,
     speech,
     lipsync,
-    camera,
-    quality,
-    colour,
     audio,
 )
