@@ -13,7 +13,7 @@ from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab
 from evalverse.ui.context import AppContext, open_context
 
 TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
-TITLE = "EvalVerse: cinematic video generation leaderboard"
+TITLE = "EvalVerse: judge AI-generated video the way a film crew would"
 
 CSS = """
 .ev-banner { background: #fff4e5; border: 1px solid #f0a030; border-radius: 6px; padding: 10px 14px; color: #5a3800; }
@@ -40,7 +40,7 @@ def banner_html(warnings: Sequence[str]) -> str:
 def build_app(settings: Settings | AppContext, tabs: Sequence[ModuleType] = TABS) -> gr.Blocks:
     """The app for `settings` (opens store, seed and taxonomy; problems become a banner) or a ready context."""
     ctx = settings if isinstance(settings, AppContext) else open_context(settings)
-    with gr.Blocks(title="EvalVerse leaderboard", analytics_enabled=False) as demo:
+    with gr.Blocks(title="EvalVerse", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}")
         gr.HTML(banner_html(ctx.warnings), visible=bool(ctx.warnings), elem_id="ev-banner")
         with gr.Tabs():
