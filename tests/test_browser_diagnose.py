@@ -7,17 +7,14 @@ in this process on a free 127.0.0.1 port with a temporary database.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CLIP = "real_multishot_silent_bikes.mp4"  # 10 s, six shots, silent: a 10 s clip for the timing
 RUN_TIMEOUT_MS = 240_000
 
@@ -35,11 +32,6 @@ OBSERVER = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -48,7 +40,7 @@ def server(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("browser")
     demo = build_app(Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models"))
-    port = _free_port()
+    port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
     try:
         yield f"http://127.0.0.1:{port}/"

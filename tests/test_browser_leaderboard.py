@@ -6,7 +6,6 @@ drives /usr/bin/chromium through the Python `playwright` package (never `playwri
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,28 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 START_TIMEOUT_S = 120
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "EVALVERSE_DATA": str(tmp),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -10,14 +9,10 @@ import pytest
 
 from evalverse.media.hashing import sha256_file
 from evalverse.media.synthetic import cuts_clip
+from browser_support import free_port
 
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +23,7 @@ def app_url(tmp_path_factory):
     root = tmp_path_factory.mktemp("client")
     settings = Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models")
     demo = build_app(settings)
-    port = _free_port()
+    port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
