@@ -168,7 +168,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
             return
 
     t = time.perf_counter()
-    video = decode_video(video_path, settings)
+    video = decode_video(video_path, settings, meta=meta)  # the probe already hashed the file
     timings["decode"] = time.perf_counter() - t
     yield {"type": "decode", "frames": int(len(video.frames)), "width": int(video.frames.shape[2]) if len(video.frames) else 0,
            "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,

@@ -5,22 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators import syncnet as sn
 from evalverse.operators.base import EvidenceRecord, OperatorContext
 from evalverse.operators.lipsync import LipsyncOperator
 from evalverse.operators.lipsync_core import estimate_offset, speech_envelope, sync_curve
+from operator_clips import make_video
 
 RATE = 16_000
 
-
-def make_video(frames: np.ndarray, fps: float, audio: np.ndarray | None = None) -> DecodedVideo:
-    n, h, w = frames.shape[:3]
-    meta = VideoMeta(path="synthetic.mp4", content_hash="0" * 64, size_bytes=0, container="mp4", duration_s=n / fps,
-                     fps=fps, n_frames=n, width=w, height=h, coded_width=w, coded_height=h, vcodec="h264",
-                     has_audio=audio is not None)
-    times = np.arange(n) / fps
-    return DecodedVideo(meta=meta, frames=frames, times=times, stills=frames[:1], still_times=times[:1], audio=audio)
 
 
 def syllables(duration: float, seed: int, rate: int = 1000) -> tuple[np.ndarray, np.ndarray]:

@@ -232,3 +232,20 @@ def test_audio_only_file(tmp_path):
 def test_over_limit_refused_with_the_knob_to_raise_it(cuts, limits, env):
     _bad(cuts.path, env, limits)
 
+
+
+def test_decode_with_the_probe_meta_does_not_hash_the_file_again(tmp_path, monkeypatch):
+    from evalverse.media import decode as decode_mod
+    from evalverse.media import decode_video, probe_video
+    from evalverse.media.synthetic import silent_audio_clip
+
+    clip = silent_audio_clip(tmp_path / "s.mp4").path
+    meta = probe_video(clip)
+
+    def no_second_hash(path):
+        raise AssertionError("decode_video re-hashed a file the probe already hashed")
+
+    monkeypatch.setattr(decode_mod, "sha256_file", no_second_hash)
+    video = decode_video(clip, meta=meta)
+    assert video.meta.content_hash == meta.content_hash and video.meta.audio_silent is True
+    assert len(video.frames) == meta.n_frames

@@ -41,8 +41,7 @@ def collect_evidence(video_path: str | Path, settings, names: list[str] | None =
     from evalverse.operators.runner import operator_names, run_operators
 
     meta = probe_video(video_path, settings.limits)
-    video = decode_video(video_path, settings)
-    video.meta = meta  # the probe's metadata is the complete one (frame-rate variability, digital silence)
+    video = decode_video(video_path, settings, meta=meta)  # decoded once, the file hashed once
     if names is not None:
         known = set(operator_names())
         unknown = [n for n in names if n not in known]

@@ -68,8 +68,12 @@ def decode_video(
     n_stills: int = 8,
     max_analysis_mb: float = MAX_ANALYSIS_MB,
     with_audio: bool = True,
+    meta: VideoMeta | None = None,
 ) -> DecodedVideo:
     """Frames (≤ `analysis_long_side`, ≤ `max_fps`), `n_stills` stills (≤ 1920 px) and audio, in one pass.
+
+    Pass the `probe_video` result as `meta` when you have it: the file is then not hashed and its header
+    not re-read a second time.
 
     Frames are kept when at least 0.9 / fps_cap seconds after the last kept one, so a constant-rate source is
     thinned evenly (every k-th frame). fps_cap is `max_fps`, lowered when the frames of the whole clip would
@@ -79,8 +83,9 @@ def decode_video(
     path, size = check_file(path, limits)
     container = open_container(path)
     try:
-        meta = header_meta(container, path, size, sha256_file(path))
-        check_limits(meta, limits)
+        if meta is None:
+            meta = header_meta(container, path, size, sha256_file(path))
+            check_limits(meta, limits)
         return _decode(container, meta, analysis_long_side, max_fps, n_stills, max_analysis_mb, with_audio)
     except av.FFmpegError as e:
         raise InputError(f"{path.name}: corrupt or truncated video ({_reason(e)})") from None
