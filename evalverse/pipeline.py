@@ -33,6 +33,7 @@ from evalverse.errors import InputError
 from evalverse.jsonable import to_plain as _plain
 from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
 from evalverse.judge.scoring import load_weights
+from evalverse.operators.evidence import Evidence
 from evalverse.taxonomy import Dimension, Gate, TaskMode, Taxonomy, load_taxonomy
 
 N_FRAMES = 8  # frames shown to a VLM judge per dimension
@@ -98,22 +99,6 @@ def _mode(mode: str | TaskMode) -> TaskMode:
         raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(m.value for m in TaskMode)}") from None
 
 
-def _shots_from(record: Any) -> list:
-    from evalverse.media.types import Shot
-
-    if record is None or getattr(record, "status", None) not in ("ok", "partial"):
-        return []
-    shots = []
-    for s in (record.results or {}).get("shots") or []:
-        try:
-            shots.append(Shot(index=int(s["index"]), start=float(s["start"]), end=float(s["end"]),
-                              start_frame=int(s["start_frame"]), end_frame=int(s["end_frame"]),
-                              transition=str(s.get("transition", "cut")), keyframe=s.get("keyframe")))
-        except (KeyError, TypeError, ValueError):
-            return []
-    return shots
-
-
 def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | None = None,
                     reference: str | Path | None = None, mode: str | TaskMode = "t2v", judge: str = "evidence",
                     dimensions: list[str] | str | None = None, store: Any = None, use_cache: bool = True,
@@ -174,12 +159,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
            "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,
            "seconds": round(timings["decode"], 3)}
 
-    records: dict[str, Any] = {}
+    records = Evidence(meta=meta)
     # judges read `records` as it fills; a dimension is judged as soon as the operators it needs are done,
     # so the first cards arrive before the slow operators (faces, speech) finish
     context = JudgeContext(taxonomy=tax, meta=meta, frames=sample_frames(video.frames, video.times, n_frames),
-                           evidence=records, shots=video.shots, prompt=prompt, reference=ref_path, mode=task_mode,
-                           settings=settings)
+                           evidence=records, prompt=prompt, reference=ref_path, mode=task_mode, settings=settings)
     run_id = None
     if store is not None:
         store.upsert_video(meta.content_hash, str(video_path), meta.model_dump(mode="json"))
@@ -219,9 +203,8 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
                "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
                "message": rec.message, "results": _plain(rec.results)}
         if ev["operator"] == "shots":
-            video.shots = _shots_from(rec)
-            context.shots = video.shots
-            yield {"type": "shots", "n_shots": len(video.shots), "shots": [s.as_dict() for s in video.shots]}
+            shots = records.shots()
+            yield {"type": "shots", "n_shots": len(shots), "shots": [s.as_dict() for s in shots]}
         yield from judge_ready()
     yield from judge_ready()
     timings["operators"] = time.perf_counter() - t - judge_seconds

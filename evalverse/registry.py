@@ -13,7 +13,7 @@ from typing import Callable, ClassVar, Iterable, Literal, TypeVar
 
 from evalverse.config import Settings
 
-Kind = Literal["operator", "judge"]
+Kind = Literal["operator", "judge", "check"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Component:
     version: ClassVar[str]
     description: ClassVar[str]
     backends: ClassVar[tuple[Backend, ...]] = ()
+    required: ClassVar[tuple[str, ...]] = ("kind", "name", "version", "description")  # checked at registration
 
     @classmethod
     def availability(cls, settings: Settings, prefer: str | None = None) -> Availability:
@@ -102,7 +103,7 @@ class Registry:
         self._items: dict[tuple[str, str], type[Component]] = {}
 
     def register(self, cls: C) -> C:
-        for attr in ("kind", "name", "version", "description"):
+        for attr in cls.required:
             if not getattr(cls, attr, None):
                 raise TypeError(f"{cls.__name__} must declare `{attr}` to be registered")
         key = (cls.kind, cls.name)

@@ -10,10 +10,11 @@ import numpy as np
 from evalverse.config import Settings
 from evalverse.media.types import DecodedVideo, Shot, VideoMeta
 from evalverse.operators.base import EvidenceRecord, OperatorContext
+from evalverse.operators.shots import ShotsResults
 
 
 def make_video(frames: np.ndarray, fps: float = 25.0, audio: np.ndarray | None = None,
-               stills: np.ndarray | None = None, shots: list[Shot] | None = None) -> DecodedVideo:
+               stills: np.ndarray | None = None) -> DecodedVideo:
     frames = np.asarray(frames, dtype=np.uint8)
     n, h, w = frames.shape[:3]
     times = np.arange(n) / fps
@@ -31,8 +32,7 @@ def make_video(frames: np.ndarray, fps: float = 25.0, audio: np.ndarray | None =
     else:
         still_times = np.linspace(0, duration, len(stills))
     return DecodedVideo(meta=meta, frames=frames, times=times, stills=np.asarray(stills, np.uint8),
-                        still_times=still_times, audio=None if audio is None else np.asarray(audio, np.float32),
-                        shots=shots or [])
+                        still_times=still_times, audio=None if audio is None else np.asarray(audio, np.float32))
 
 
 def audio_only(audio: np.ndarray, seconds: float | None = None, fps: float = 25.0) -> DecodedVideo:
@@ -45,7 +45,8 @@ def audio_only(audio: np.ndarray, seconds: float | None = None, fps: float = 25.
 def shots_record(spans: list[tuple[float, float, int, int]]) -> EvidenceRecord:
     """A `shots` evidence record like the shots operator's: [(start_s, end_s, start_frame, end_frame), ...]."""
     shots = [Shot(i, a, b, sf, ef, "start" if i == 0 else "cut").as_dict() for i, (a, b, sf, ef) in enumerate(spans)]
-    return EvidenceRecord(operator="shots", version="test", results={"shots": shots})
+    results = ShotsResults(method="test", shots=shots, n_shots=len(shots), cuts=[s["start"] for s in shots[1:]])
+    return EvidenceRecord(operator="shots", version="test", results=results.model_dump(mode="json"))
 
 
 def context(video: DecodedVideo, settings: Settings, backend: str = "opencv", **evidence: EvidenceRecord) -> OperatorContext:

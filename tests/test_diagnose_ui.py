@@ -14,6 +14,9 @@ import pytest
 from evalverse.config import Settings
 from evalverse.media.hashing import sha256_file
 from evalverse.media.synthetic import cuts_clip
+from evalverse.operators.runner import resolve_order
+from evalverse.pipeline import operators_for
+from evalverse.ui.diagnose_view import OPERATOR_TITLES
 from evalverse.ui import diagnose_session as session
 from evalverse.ui.context import open_context
 from evalverse.ui.diagnose_tab import make_handler
@@ -64,11 +67,12 @@ def test_cards_appear_progressively_in_taxonomy_layout(ctx, clips):
     steps = [c for i, c in enumerate(done) if i == 0 or c != done[i - 1]]
     assert steps == list(range(1, n_dims + 1))
     # the operator stage streams first, and a dimension is judged as soon as its evidence is ready:
-    # the first card is finished while the last operator (audio) has not reported yet
+    # the first card is finished while the last operator in the run order has not reported yet
+    last = OPERATOR_TITLES[resolve_order(operators_for(ctx.taxonomy.dimensions))[-1]]
     first_card = next(i for i, o in enumerate(outs) if _finished(o[1]) > 0)
     assert first_card > 3 and "Shots" in outs[first_card - 1][0]
-    assert "Audio loudness" not in outs[first_card][0]
-    assert "Audio loudness" in final_progress(outs)
+    assert last not in outs[first_card][0]
+    assert last in final_progress(outs)
     final = outs[-1]
     assert "Done in" in final[0]
     assert 'id="ev-panel-shots"' in final[2] and "shot 1:" in final[2] and "data:image/jpeg;base64," in final[2]

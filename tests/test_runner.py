@@ -14,6 +14,7 @@ from evalverse.errors import InputError, UnavailableError
 from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
 from evalverse.operators.runner import params_key, plain, resolve_order, run_operators, iter_operators
+from evalverse.operators.results import Results
 from evalverse.registry import REGISTRY, Backend, register
 
 CALLS: list[str] = []
@@ -37,10 +38,38 @@ def _never(settings) -> str:
     return "the thing is missing"
 
 
+class Nothing(Results):
+    pass
+
+
+class RootResults(Results):
+    n: int
+    arr: list[int] = []
+    bad: float | None = None
+
+
+class ChildResults(Results):
+    double: int
+    backend: str
+
+
+class UsedResults(Results):
+    used: str
+
+
+class SamplesResults(Results):
+    samples: int
+
+
+class XResults(Results):
+    x: int
+
+
 class _Base(Operator):
     version = "1"
     description = "test operator"
     evidence_kind = "features"
+    results_model = Nothing
     backends = (Backend("fast", "none", "none", probe=_always),)
 
 
@@ -49,6 +78,8 @@ if "_rt_root" not in REGISTRY.names("operator"):
     class RtRoot(_Base):
         name = "_rt_root"
         default_params = {"k": 2}
+        results_model = RootResults
+        cost = 5.0
 
         def run(self, ctx: OperatorContext) -> dict[str, Any]:
             CALLS.append(self.name)
@@ -59,10 +90,11 @@ if "_rt_root" not in REGISTRY.names("operator"):
     class RtChild(_Base):
         name = "_rt_child"
         needs = ("frames", "_rt_root")
+        results_model = ChildResults
 
         def run(self, ctx: OperatorContext) -> dict[str, Any]:
             CALLS.append(self.name)
-            return {"double": ctx.evidence["_rt_root"].results.get("n", 0) * 2, "backend": ctx.backend}
+            return {"double": (ctx.evidence["_rt_root"].value("n") or 0) * 2, "backend": ctx.backend}
 
     @register
     class RtBoom(_Base):
@@ -85,6 +117,7 @@ if "_rt_root" not in REGISTRY.names("operator"):
     @register
     class RtFallback(_Base):
         name = "_rt_fallback"
+        results_model = UsedResults
         backends = (Backend("big", "hub", "MIT", probe=_never), Backend("small", "none", "none"))
 
         def run(self, ctx: OperatorContext) -> dict[str, Any]:
@@ -105,6 +138,7 @@ if "_rt_root" not in REGISTRY.names("operator"):
     class RtAudio(_Base):
         name = "_rt_audio"
         needs = ("audio",)
+        results_model = SamplesResults
 
         def run(self, ctx: OperatorContext) -> dict[str, Any]:
             return {"samples": int(len(ctx.video.audio))}
@@ -112,6 +146,7 @@ if "_rt_root" not in REGISTRY.names("operator"):
     @register
     class RtPartial(_Base):
         name = "_rt_partial"
+        results_model = XResults
 
         def run(self, ctx: OperatorContext) -> dict[str, Any]:
             return {"partial": True, "message": "only half", "x": 1}
@@ -160,7 +195,7 @@ def test_dependencies_run_first_and_results_flow(settings):
     assert list(records) == ["_rt_root", "_rt_child"]
     assert CALLS == ["_rt_root", "_rt_child"]
     assert records["_rt_root"].results["n"] == 16  # default param k=2 applied
-    assert records["_rt_child"].results == {"double": 32, "backend": "fast"}
+    assert records["_rt_child"].typed() == ChildResults(double=32, backend="fast")
     assert records["_rt_root"].backend == "fast" and records["_rt_root"].status == "ok"
     assert records["_rt_root"].seconds >= 0.02
     # results are plain JSON: numpy arrays become lists, NaN becomes None
@@ -188,7 +223,7 @@ def test_failures_are_isolated(settings):
 
 
 def test_first_available_backend_is_chosen(settings):
-    assert run_operators(make_video(), settings, names=["_rt_fallback"])["_rt_fallback"].results == {"used": "small"}
+    assert run_operators(make_video(), settings, names=["_rt_fallback"])["_rt_fallback"].value("used") == "small"
 
 
 def test_expected_errors_keep_their_message(settings):
@@ -203,7 +238,7 @@ def test_expected_errors_keep_their_message(settings):
 def test_missing_audio_skips_and_partial_is_reported(settings):
     rec = run_operators(make_video(audio=False), settings, names=["_rt_audio"])["_rt_audio"]
     assert rec.status == "skipped" and "no audio" in rec.message
-    assert run_operators(make_video(), settings, names=["_rt_audio"])["_rt_audio"].results == {"samples": 16000}
+    assert run_operators(make_video(), settings, names=["_rt_audio"])["_rt_audio"].value("samples") == 16000
     rec = run_operators(make_video(), settings, names=["_rt_partial"])["_rt_partial"]
     assert rec.status == "partial" and rec.message == "only half"
 
@@ -367,3 +402,35 @@ def test_downstream_cache_depends_on_upstream_success(settings):
     rec = run_operators(video, settings, names=["_rt_child"], store=store)
     assert CALLS == ["_rt_root", "_rt_child"] and not rec["_rt_child"].cached
     assert rec["_rt_child"].results["double"] == 32
+
+
+def test_results_that_do_not_fit_the_model_are_an_error_naming_the_field(settings):
+    """A renamed or unexpected key fails at its source, not silently downstream."""
+    if "_rt_renamed" not in REGISTRY.names("operator"):
+        @register
+        class RtRenamed(_Base):
+            name = "_rt_renamed"
+            results_model = XResults
+
+            def run(self, ctx):
+                return {"x": 1, "x_renamed": 2}
+    rec = run_operators(make_video(), settings, names=["_rt_renamed"])["_rt_renamed"]
+    assert rec.status == "error" and "x_renamed" in rec.message and "XResults" in rec.message
+
+
+def test_cached_record_that_no_longer_fits_the_model_is_recomputed(settings):
+    store = DictStore()
+    video = make_video()
+    run_operators(video, settings, names=["_rt_root"], store=store)
+    (key,) = [k for k in store.rows if k[1] == "_rt_root"]
+    store.rows[key] = store.rows[key] | {"results": {"old_name": 3}}  # written by an older operator version
+    CALLS.clear()
+    rec = run_operators(video, settings, names=["_rt_root"], store=store)["_rt_root"]
+    assert CALLS == ["_rt_root"] and not rec.cached and rec.value("n") == 16
+
+
+def test_ready_operators_run_cheapest_first():
+    """Declared cost, not import order, decides: _rt_root (cost 5) waits behind the cheaper independent ones."""
+    order = resolve_order(["_rt_root", "_rt_fallback", "_rt_audio"])
+    assert order == ["_rt_fallback", "_rt_audio", "_rt_root"]
+    assert resolve_order(["_rt_child", "_rt_fallback"]) == ["_rt_fallback", "_rt_root", "_rt_child"]

@@ -75,17 +75,40 @@ def _summary_line(name: str, rec: dict[str, Any]) -> str:
     return "  ".join(bits)
 
 
+def print_measures(as_json: bool) -> None:
+    """The measure catalogue: a JSON list (operator, measure, unit, direction, range, ...) or a table."""
+    from evalverse.operators.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    if as_json:
+        typer.echo(json.dumps(catalogue.as_json(), indent=2, ensure_ascii=False))
+        return
+    for m in catalogue:
+        rng = "" if m.range is None else f" [{m.range[0]}, {m.range[1]}]"
+        typer.echo(f"{m.id:<48} {m.scope:<5} {m.direction:<17} {m.unit}{rng}")
+    typer.echo(f"{len(catalogue)} measures (catalogue {catalogue.version})")
+
+
 def evidence(
-    video: str = typer.Argument(..., help="video file"),
+    video: Optional[str] = typer.Argument(None, help="video file"),
+    measures: bool = typer.Option(False, "--measures", help="print the measure catalogue instead (no video needed)"),
     as_json: bool = typer.Option(False, "--json", help="print the whole evidence as JSON"),
     no_cache: bool = typer.Option(False, "--no-cache", help="recompute instead of reading cached evidence"),
     operators: Optional[str] = typer.Option(None, "--operators", help="comma-separated operator names (default: all)"),
     prefer: Optional[str] = typer.Option(None, "--prefer", help="backend choices, e.g. shots=transnetv2,people=mediapipe_pose"),
     db: Optional[Path] = typer.Option(None, "--db", help="results database (default: EVALVERSE_DB or the data folder)"),
 ) -> None:
-    """Print all operator evidence for VIDEO (decoded once; cached in the results database)."""
+    """Print all operator evidence for VIDEO (decoded once; cached in the results database), or with
+    --measures the catalogue of every measure the operators report (unit, direction, range, meaning)."""
     from evalverse.config import Settings
+    from evalverse.errors import InputError
     from evalverse.store import Store
+
+    if measures:
+        print_measures(as_json)
+        return
+    if video is None:
+        raise InputError("give a video file, or --measures for the measure catalogue")
 
     settings = Settings.from_env()
     if db is not None:

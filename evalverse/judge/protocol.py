@@ -20,6 +20,7 @@ from evalverse.config import Settings
 from evalverse.errors import InputError, UnavailableError
 from evalverse.judge.gating import ActiveDimension, GateFacts, active_parts
 from evalverse.judge.types import DimensionResult, JudgeEvent
+from evalverse.operators.evidence import Evidence
 from evalverse.registry import REGISTRY, Component
 from evalverse.taxonomy import Dimension, TaskMode, Taxonomy
 
@@ -37,12 +38,22 @@ class JudgeContext:
     taxonomy: Taxonomy
     meta: Any = None  # evalverse.media.types.VideoMeta, or None in unit tests
     frames: list[Frame] = field(default_factory=list)  # sampled frames (about 8) in time order
-    evidence: dict[str, Any] = field(default_factory=dict)  # operator name -> EvidenceRecord
-    shots: list[Any] = field(default_factory=list)  # evalverse.media.types.Shot
+    evidence: Evidence = field(default_factory=Evidence)  # operator name -> EvidenceRecord, filled as they finish
     prompt: str | None = None  # the generation prompt (text), when known
     reference: Path | None = None  # reference image/video for r2v, when given
     mode: TaskMode = TaskMode.t2v
     settings: Settings | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.evidence, Evidence):
+            self.evidence = Evidence(self.evidence, meta=self.meta)
+        elif self.evidence.meta is None:
+            self.evidence.meta = self.meta
+
+    @property
+    def shots(self) -> list[Any]:
+        """The clip's shots (evalverse.media.types.Shot); their one source is the shots operator's evidence."""
+        return self.evidence.shots()
 
     def facts(self) -> GateFacts:
         return GateFacts.collect(self.meta, self.evidence, self.shots, self.prompt, self.reference, self.mode)

@@ -1,11 +1,11 @@
 """What the media layer hands to operators: metadata plus frames and audio decoded once."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 AUDIO_RATE = 16_000  # every operator receives 16 kHz mono float32 audio
 
@@ -34,6 +34,12 @@ class VideoMeta(BaseModel):
     audio_sample_rate: int | None = None
     audio_channels: int | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def short_side(self) -> int:
+        """The shorter display side in pixels: what limits the detail a frame can hold."""
+        return min(self.width, self.height)
+
 
 @dataclass
 class Shot:
@@ -59,7 +65,8 @@ class DecodedVideo:
 
     frames: (N, H, W, 3) uint8 RGB at the analysis resolution, in display orientation and aspect;
     times: (N,) float seconds of each frame; stills: a few full-resolution frames for quality metrics;
-    audio: 16 kHz mono float32 in [-1, 1], or None when the file has no audio stream.
+    audio: 16 kHz mono float32 in [-1, 1], or None when the file has no audio stream. The shot list is not
+    here: its one source is the `shots` operator's evidence (`Evidence.shots()`).
     """
 
     meta: VideoMeta
@@ -69,7 +76,6 @@ class DecodedVideo:
     still_times: np.ndarray
     audio: np.ndarray | None
     audio_rate: int = AUDIO_RATE
-    shots: list[Shot] = field(default_factory=list)
     path: Path | None = None
 
     @property

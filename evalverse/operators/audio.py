@@ -51,6 +51,7 @@ class AudioOperator(Operator):
         "tempo and beats (autocorrelation + dynamic programming), cut-to-beat alignment against chance."
     )
     evidence_kind: ClassVar[str] = "audio"
+    cost = 0.03  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs: ClassVar[tuple[str, ...]] = ("audio", "shots")
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="numpy", weights="none (classical signal processing)", licence="Apache-2.0",

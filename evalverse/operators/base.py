@@ -2,8 +2,14 @@
 
 An operator declares what it needs (frames, audio, other operators' evidence), the evidence kind it
 produces (a taxonomy `evidence_kinds` id: the dimensions it informs are derived from the taxonomy),
-and ordered backends. `run` returns plain JSON-serialisable results; the runner times it, records the
-backend, catches failures and caches the record.
+its typed results model (`evalverse.operators.results`; its scalars are the measure catalogue's entries),
+a relative cost the runner schedules by, and ordered backends. `run` returns its results (the model, or a
+dict the runner validates against it); the runner times it, records the backend, catches failures and
+caches the record.
+
+Readers never dig in `EvidenceRecord.results` (the stored JSON): `record.usable`, `record.typed` (the
+validated results model) and `record.value("measure.path")` are the one way in, and
+`evalverse.operators.evidence.Evidence` does the same for a whole clip's records.
 """
 from __future__ import annotations
 
@@ -11,12 +17,13 @@ from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from evalverse.config import Settings
 from evalverse.errors import UnavailableError
 from evalverse.media.types import DecodedVideo
-from evalverse.registry import Component
+from evalverse.operators.results import Results, resolve
+from evalverse.registry import REGISTRY, Component
 from evalverse.taxonomy import Taxonomy
 
 Status = Literal["ok", "partial", "unavailable", "error", "skipped"]
@@ -34,6 +41,45 @@ class EvidenceRecord(BaseModel):
     seconds: float = 0.0
     cached: bool = False
     results: dict[str, Any] = Field(default_factory=dict)
+    _typed: Results | None = PrivateAttr(default=None)
+
+    @property
+    def usable(self) -> bool:
+        """The operator ran (fully or in part) and its results can be read."""
+        return self.status in ("ok", "partial")
+
+    def typed(self) -> Results | None:
+        """The results as the operator's results model, or None when the record is not usable.
+
+        Raises DataError when stored results do not fit the model (written by another version)."""
+        if not self.usable:
+            return None
+        if self._typed is None:
+            model = results_model(self.operator)
+            if model is None:  # TRANSITION: an operator not yet typed
+                return None
+            try:
+                self._typed = model.model_validate(self.results)
+            except ValidationError as exc:
+                from evalverse.errors import DataError
+
+                raise DataError(f"{self.operator} evidence does not fit its results model "
+                                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
+                                f"{'.'.join(map(str, exc.errors()[0]['loc']))})") from exc
+        return self._typed
+
+    def value(self, measure: str) -> Any:
+        """One measure's value (path inside this operator's results, e.g. "exposure.clipped_shadows"); None when
+        the record is not usable or the value was not measured; per-shot measures give [(shot index, value)]."""
+        typed = self.typed()
+        return None if typed is None else resolve(typed, measure)
+
+
+def results_model(operator: str) -> type[Results]:
+    """The results model a registered operator declares."""
+    import evalverse.operators  # noqa: F401  (registers every operator)
+
+    return getattr(REGISTRY.get("operator", operator), "results_model", None)
 
 
 @dataclass
@@ -51,6 +97,11 @@ class Operator(Component):
     evidence_kind: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ("frames",)  # "frames", "audio", or names of other operators
     default_params: ClassVar[dict[str, Any]] = {}
+    results_model: ClassVar[type[Results]]
+    # Relative cost (seconds per 10 s of 720p video on 2 cores, benchmarks/bench_evidence.py): among the
+    # operators whose needs are met, cheaper ones run first so the first dimensions are judged early.
+    cost: ClassVar[float] = 1.0
+    required: ClassVar[tuple[str, ...]] = (*Component.required, "evidence_kind")  # TRANSITION: + "results_model"
 
     @classmethod
     def informs(cls, taxonomy: Taxonomy) -> list[str]:
@@ -58,7 +109,7 @@ class Operator(Component):
         return [d.id for d in taxonomy.dimensions if cls.evidence_kind in d.evidence]
 
     @abstractmethod
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> Results | dict[str, Any]:
         """Compute results with `ctx.backend`. Raise UnavailableError/InputError for expected failures;
         return {"partial": True, ...} alongside results when only part of the work could be done."""
 

@@ -175,6 +175,7 @@ class CameraOperator(Operator):
         "and a dominant label per shot, shake (high-frequency trajectory residual), smoothness, dynamic degree."
     )
     evidence_kind: ClassVar[str] = "camera"
+    cost = 0.33  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical: Lucas–Kanade + RANSAC, DIS flow)", licence="Apache-2.0",

@@ -162,6 +162,7 @@ class ColourOperator(Operator):
         "Hasler–Süsstrunk colourfulness, mean saturation, RMS contrast, grayscale flag, palette consistency across shots."
     )
     evidence_kind: ClassVar[str] = "colour"
+    cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical)", licence="Apache-2.0", modules=("cv2",),

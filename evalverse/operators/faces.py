@@ -43,7 +43,7 @@ def _shot_starts(ctx: OperatorContext) -> list[float]:
     shots = (rec.results.get("shots") if ok else None) or []
     starts = [float(s["start"]) for s in shots if isinstance(s, dict) and "start" in s]
     if not starts:
-        starts = [float(s.start) for s in ctx.video.shots]
+        starts = []
     starts = sorted(set(starts) | {0.0})
     return starts
 
@@ -56,6 +56,7 @@ class FacesOperator(Operator):
                    "across shots, identity switches, face size/position, expression dynamics from a 478-point mesh "
                    "(mouth opening, eye openness, brow raise) and the mouth-opening series for lip-sync.")
     evidence_kind = "faces"
+    cost = 1.7  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")  # shots only split tracks and give cross-shot consistency
     default_params: ClassVar[dict[str, Any]] = {
         "mesh_fps": 25.0,  # dense pass rate (detection + mesh); lip-sync wants >= 12

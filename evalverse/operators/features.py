@@ -213,6 +213,7 @@ class Features(Operator):
     description = ("Cross-frame visual similarity (DINOv2 embeddings, or colour histograms + SSIM) at 4 fps: "
                    "to the first and previous frame, within and across shots, and abrupt changes inside a shot.")
     evidence_kind = "features"
+    cost = 0.05  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 160, "jump_sigma": 6.0, "min_drop": 0.25,
                                                 "grey_size": 96}

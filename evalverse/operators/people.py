@@ -310,6 +310,7 @@ class People(Operator):
     description = ("Person detection or pose on frames sampled at 4 fps: presence, prominence, shot size, headroom "
                    "and cut-off framing, subject motion and pose energy.")
     evidence_kind = "people"
+    cost = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 120, "imgsz": 640, "conf": 0.35,
                                                 "pose_confidence": 0.5}

@@ -7,17 +7,75 @@ mistaken for flicker.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from evalverse.errors import InputError
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import Group, PerShot, Results, Series
 from evalverse.operators.signal import SRGB_LINEAR_LUT, pair_mask, rnd, series, shot_spans
 from evalverse.registry import Backend, register
 
 REFERENCE_HEIGHT = 720  # sharpness is measured at this display height so resolutions compare
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+
+
+class Exposure(Group):
+    mean_luma: float
+    median_luma: float
+    p1_luma: float
+    p99_luma: float
+    dynamic_range: float
+    dynamic_range_stops: float
+    clipped_shadows: float
+    clipped_highlights: float
+    key: Literal["low", "normal", "high"]
+    luma_series: Series = Series()
+
+
+class Flicker(Group):
+    flicker_index: float | None = None
+    detected: bool | None = None
+    reason: str | None = None  # why flicker could not be measured
+    highpass_luma_rms: float | None = None
+    pairs_used: int | None = None
+    luma_jump_mean: float | None = None
+    luma_jump_p95: float | None = None
+    luma_jump_max: float | None = None
+    colour_jump_mean: float | None = None
+    colour_jump_p95: float | None = None
+    vbench_temporal_flickering: float | None = None
+
+
+class CctShot(PerShot):
+    cct_k: float
+    std_k: float
+    std_mired: float
+    drift_k: float
+
+
+class ColourTemperature(Group):
+    cct_k: float | None = None
+    std_k_within_shots: float | None = None
+    std_mired_within_shots: float | None = None
+    max_drift_k: float | None = None
+    shots: list[CctShot] = []
+    series: Series = Series()
+
+
+class QualityResults(Results):
+    sharpness: float
+    sharpness_stills: list[float] = []
+    sharpness_cv: float
+    noise_sigma: float
+    blockiness: float | None = None
+    exposure: Exposure
+    flicker: Flicker
+    colour_temperature: ColourTemperature
+    still_size: list[int] = []  # [width, height] of the full-resolution stills
+    n_stills: int
+    shots_source: str
 
 
 # ---------------------------------------------------------------- per-image measures (pure functions)
@@ -146,7 +204,7 @@ def highpass_residual(x: np.ndarray, window: int) -> np.ndarray:
 @register
 class QualityOperator(Operator):
     name: ClassVar[str] = "quality"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
     description: ClassVar[str] = (
         "Image quality and light: sharpness (Laplacian variance at 720p), noise (Immerkær sigma), 8×8 blockiness, "
         "exposure (clipping, mean luma, p1–p99 dynamic range, key), flicker within shots (luma/colour jumps, "
@@ -154,6 +212,8 @@ class QualityOperator(Operator):
     )
     evidence_kind: ClassVar[str] = "quality"
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
+    results_model = QualityResults
+    cost: ClassVar[float] = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical)", licence="Apache-2.0", modules=("cv2", "scipy"),
                 fix="pip install opencv-python-headless scipy"),
@@ -217,9 +277,6 @@ class QualityOperator(Operator):
             "still_size": [int(stills.shape[2]), int(stills.shape[1])],
             "n_stills": int(len(stills)),
             "shots_source": source,
-            "units": {"sharpness": "variance of Laplacian of luma at 720 px height", "noise_sigma": "8-bit levels",
-                      "blockiness": "ratio, 1 = none", "luma": "luma 0–255 (BT.601 weights)",
-                      "flicker_index": "high-pass luma RMS / mean luma", "cct": "kelvin"},
         }
         return rnd(results, 4)
 

@@ -21,9 +21,12 @@ import time
 from typing import Any, Callable, Iterator, Protocol, TypedDict
 
 from evalverse.config import Settings
-from evalverse.errors import InputError, UnavailableError
+from pydantic import ValidationError
+
+from evalverse.errors import DataError, InputError, UnavailableError
 from evalverse.media.types import DecodedVideo
 from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
+from evalverse.operators.results import Results
 from evalverse.registry import REGISTRY
 from evalverse.jsonable import to_plain as plain
 
@@ -64,29 +67,33 @@ def get_operator(name: str) -> type[Operator]:
 
 
 def resolve_order(names: list[str] | None = None) -> list[str]:
-    """The requested operators plus everything they need, dependencies first (stable: registry order)."""
+    """The requested operators plus everything they need, in the order they run: an operator runs once the
+    operators it needs have run, and among those ready the one with the lowest declared `cost` goes first
+    (ties: registry order), so cheap evidence, and the dimensions that rest on it, arrive early."""
     known = operator_names()
     wanted = list(known) if names is None else list(dict.fromkeys(names))
-    order: list[str] = []
-    visiting: set[str] = set()
+    needed: dict[str, list[str]] = {}
 
     def visit(name: str, chain: tuple[str, ...]) -> None:
-        if name in order:
-            return
-        if name in visiting:
+        if name in chain:
             raise InputError(f"operators depend on each other in a cycle: {' -> '.join((*chain, name))}")
+        if name in needed:
+            return
         cls = get_operator(name)
-        visiting.add(name)
-        for need in cls.needs:
-            if need not in INPUT_NEEDS:
-                if need not in known:
-                    raise InputError(f"operator {name!r} needs {need!r}, which is neither an input nor a registered operator")
-                visit(need, (*chain, name))
-        visiting.discard(name)
-        order.append(name)
+        deps = [n for n in cls.needs if n not in INPUT_NEEDS]
+        for need in deps:
+            if need not in known:
+                raise InputError(f"operator {name!r} needs {need!r}, which is neither an input nor a registered operator")
+            visit(need, (*chain, name))
+        needed[name] = deps
 
     for name in wanted:
         visit(name, ())
+    rank = {n: i for i, n in enumerate(known)}
+    order: list[str] = []
+    while len(order) < len(needed):
+        ready = [n for n, deps in needed.items() if n not in order and all(d in order for d in deps)]
+        order.append(min(ready, key=lambda n: (get_operator(n).cost, rank[n])))
     return order
 
 
@@ -113,7 +120,12 @@ def _cache_get(store: EvidenceCache, video_hash: str, cls: type[Operator], key: 
         return None
     if hit is None:
         return None
-    record = hit if isinstance(hit, EvidenceRecord) else EvidenceRecord.model_validate(hit)
+    try:
+        record = hit if isinstance(hit, EvidenceRecord) else EvidenceRecord.model_validate(hit)
+        record.typed()  # a record that no longer fits the results model is recomputed, not served
+    except (DataError, ValueError) as exc:
+        log.info("cached %s evidence does not fit its results model; recomputing (%s)", cls.name, _one_line(exc))
+        return None
     return record.model_copy(update={"cached": True})
 
 
@@ -130,6 +142,26 @@ def _input_problem(cls: type[Operator], video: DecodedVideo) -> str | None:
     if "audio" in cls.needs and (video.audio is None or len(video.audio) == 0):
         return "the video has no audio stream"
     return None
+
+
+class _Untyped(Results):
+    model_config = {"extra": "allow"}
+
+
+def validate_results(cls: type[Operator], raw: Any) -> Results:
+    """What `run` returned, as the operator's results model; InputError naming the operator and the field
+    when it does not fit (an operator bug: a renamed or unexpected key fails here, at its source)."""
+    model = getattr(cls, "results_model", None)
+    if model is None:  # TRANSITION: operators not yet typed keep their plain dict (removed once all are typed)
+        return _Untyped.model_validate(plain(raw or {}))
+    if isinstance(raw, model):
+        return raw
+    try:
+        return model.model_validate(plain(raw.model_dump() if isinstance(raw, Results) else (raw or {})))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"{cls.name} returned results that do not fit {model.__name__}: "
+                         f"{'.'.join(map(str, err['loc']))}: {err['msg']} ({exc.error_count()} problem(s))") from None
 
 
 def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params: dict[str, Any],
@@ -149,12 +181,12 @@ def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params
     ctx = OperatorContext(video=video, settings=settings, backend=backend, params=params,
                           evidence={n: evidence[n] for n in cls.needs if n in evidence}, prompt=prompt)
     try:
-        results = plain(cls().run(ctx) or {})
+        typed = validate_results(cls, cls().run(ctx))
         # operators report "nothing to measure" or "only part measured" through flags in their results
-        flags = results if isinstance(results, dict) else {}
-        status = "skipped" if flags.get("skipped") else "partial" if flags.get("partial") else "ok"
-        message = flags.get("message") if status != "ok" else None
-        record = EvidenceRecord(**base, backend=backend, status=status, message=message, results=results)
+        status = "skipped" if typed.skipped else "partial" if typed.partial else "ok"
+        message = typed.message if status != "ok" else None
+        record = EvidenceRecord(**base, backend=backend, status=status, message=message,
+                                results=plain(typed.model_dump(mode="json")))
     except OperatorSkipped as exc:  # the input makes this evidence meaningless (e.g. silent audio)
         record = EvidenceRecord(**base, backend=backend, status="skipped", message=str(exc))
     except UnavailableError as exc:

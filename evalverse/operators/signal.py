@@ -81,38 +81,22 @@ class Span:
 
 
 def shot_spans(video: Any, evidence: dict[str, Any] | None = None) -> tuple[list[Span], str]:
-    """Shots as frame spans, and where they came from: the `shots` evidence record when it is ok,
-    else shots already attached to the decoded video, else the whole clip as one shot."""
+    """Shots as frame spans, and where they came from: the `shots` evidence record (the one source of the
+    shot list) when it is usable, else the whole clip as one shot."""
     n = len(video.frames) if getattr(video, "frames", None) is not None else 0
     times = np.asarray(getattr(video, "times", np.zeros(0)), dtype=np.float64)
     duration = float(getattr(video.meta, "duration_s", times[-1] if len(times) else 0.0))
     record = (evidence or {}).get("shots")
-    raw: list[dict] = []
-    source = "whole clip"
-    if record is not None and getattr(record, "status", "ok") in ("ok", "partial"):
-        raw = list((getattr(record, "results", {}) or {}).get("shots") or [])
-        if raw:
-            source = "shots evidence"
-    if not raw and getattr(video, "shots", None):
-        raw = [s.as_dict() if hasattr(s, "as_dict") else dict(s) for s in video.shots]
-        source = "decoded video shots"
+    typed = record.typed() if record is not None else None
     spans: list[Span] = []
-    for i, s in enumerate(raw):
-        start_t = float(s.get("start", 0.0))
-        end_t = float(s.get("end", duration))
-        sf = s.get("start_frame")
-        ef = s.get("end_frame")
-        if sf is None or ef is None:  # only times given: map onto analysis frames
-            sf = int(np.searchsorted(times, start_t - 1e-6)) if len(times) else 0
-            ef = int(np.searchsorted(times, end_t - 1e-6)) if len(times) else 0
-        sf, ef = max(0, min(int(sf), n)), max(0, min(int(ef), n))
+    for i, s in enumerate(typed.shots if typed is not None else []):
+        sf, ef = max(0, min(int(s.start_frame), n)), max(0, min(int(s.end_frame), n))
         if ef > sf:
-            spans.append(Span(i, sf, ef, start_t, end_t, str(s.get("transition", "cut"))))
-    if not spans:
-        end_t = duration if duration > 0 else (float(times[-1]) if len(times) else 0.0)
-        spans = [Span(0, 0, n, float(times[0]) if len(times) else 0.0, end_t, "start")]
-        source = "whole clip"
-    return spans, source
+            spans.append(Span(i, sf, ef, float(s.start), float(s.end), s.transition))
+    if spans:
+        return spans, "shots evidence"
+    end_t = duration if duration > 0 else (float(times[-1]) if len(times) else 0.0)
+    return [Span(0, 0, n, float(times[0]) if len(times) else 0.0, end_t, "start")], "whole clip"
 
 
 def cut_times(spans: Iterable[Span]) -> list[float]:

@@ -38,6 +38,7 @@ class SpeechOperator(Operator):
     description = ("Voice activity (Silero), transcript with language, segments and word timestamps (Whisper), "
                    "speaking rate in words per voiced minute and the share of the clip that is speech.")
     evidence_kind = "speech"
+    cost = 1.4  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("audio",)
     default_params: ClassVar[dict[str, Any]] = {
         "language": None,  # None: detect
