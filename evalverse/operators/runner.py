@@ -200,6 +200,19 @@ def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params
     return record
 
 
+def plan(names: list[str], settings: Settings, params: dict[str, dict[str, Any]] | None = None,
+         prefer: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """What would run for `names` (in run order): {operator: {version, backend, params}}: the operator part of
+    a run's provenance. `backend` is None when no backend can run here."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in resolve_order(names):
+        cls = get_operator(name)
+        avail = cls.availability(settings, prefer=(prefer or {}).get(name))
+        out[name] = {"version": cls.version, "backend": avail.backend,
+                     "params": {**cls.default_params, **(params or {}).get(name, {})}}
+    return out
+
+
 def iter_operators(video: DecodedVideo, settings: Settings, names: list[str] | None = None,
                    store: EvidenceCache | None = None, use_cache: bool = True,
                    params: dict[str, dict[str, Any]] | None = None, prompt: str | None = None,
