@@ -9,7 +9,8 @@ import numpy as np
 
 from evalverse.config import Settings
 from evalverse.media.types import DecodedVideo, Shot, VideoMeta
-from evalverse.operators.base import EvidenceRecord, OperatorContext
+from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext
+from evalverse.operators.runner import validate_results
 from evalverse.operators.shots import ShotsResults
 
 
@@ -51,6 +52,13 @@ def shots_record(spans: list[tuple[float, float, int, int]]) -> EvidenceRecord:
 
 def context(video: DecodedVideo, settings: Settings, backend: str = "opencv", **evidence: EvidenceRecord) -> OperatorContext:
     return OperatorContext(video=video, settings=settings, backend=backend, evidence=dict(evidence))
+
+
+def run_results(op: type[Operator], ctx: OperatorContext) -> dict[str, Any]:
+    """Run an operator directly and return its results as stored: checked against its results model, as JSON."""
+    out = op().run(ctx)
+    assert isinstance(out, op.results_model), f"{op.name}.run returned {type(out).__name__}, not its results model"
+    return validate_results(op, out).model_dump(mode="json")
 
 
 def decode(path: Path, settings: Settings) -> DecodedVideo:
