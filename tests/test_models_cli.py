@@ -150,6 +150,7 @@ def _never(settings) -> str:
 
 if "_mc_missing" not in REGISTRY.names("operator"):
     from evalverse.operators.base import Operator
+    from evalverse.operators.results import Results
 
     @register
     class _McMissing(Operator):
@@ -157,6 +158,7 @@ if "_mc_missing" not in REGISTRY.names("operator"):
         version = "1"
         description = "test: never available"
         evidence_kind = "features"
+        results_model = Results
         backends = (Backend("only", "nowhere", "MIT", probe=_never, fix="do the thing"),)
 
         def run(self, ctx):  # pragma: no cover

@@ -144,16 +144,10 @@ def _input_problem(cls: type[Operator], video: DecodedVideo) -> str | None:
     return None
 
 
-class _Untyped(Results):
-    model_config = {"extra": "allow"}
-
-
 def validate_results(cls: type[Operator], raw: Any) -> Results:
     """What `run` returned, as the operator's results model; InputError naming the operator and the field
     when it does not fit (an operator bug: a renamed or unexpected key fails here, at its source)."""
-    model = getattr(cls, "results_model", None)
-    if model is None:  # TRANSITION: operators not yet typed keep their plain dict (removed once all are typed)
-        return _Untyped.model_validate(plain(raw or {}))
+    model = cls.results_model
     if isinstance(raw, model):
         return raw
     try:
@@ -241,11 +235,11 @@ def iter_operators(video: DecodedVideo, settings: Settings, names: list[str] | N
                                         status="unavailable", message=avail.explain())
             else:
                 record = run_one(cls, video, settings, effective, evidence, prompt, backend=avail.backend)
-            if store is not None and record.status in ("ok", "partial"):
+            if store is not None and record.usable:
                 _cache_put(store, video_hash, record, key)
         evidence[name] = record
         # downstream keys see whether this one succeeded: a fallback computed without it is not reused later
-        keys[name] = key if record.status in ("ok", "partial") else f"{key}:{record.status}"
+        keys[name] = key if record.usable else f"{key}:{record.status}"
         yield RunnerEvent(kind="operator_done", operator=name, record=record, index=index, total=len(order))
 
 
