@@ -99,6 +99,7 @@ class Operator(Component):
     # Relative cost (seconds per 10 s of 720p video on 2 cores, benchmarks/bench_evidence.py): among the
     # operators whose needs are met, cheaper ones run first so the first dimensions are judged early.
     cost: ClassVar[float] = 1.0
+    threads: ClassVar[int] = 1  # cores it keeps busy while it runs (the scheduler's CPU budget counts these)
     required: ClassVar[tuple[str, ...]] = (*Component.required, "evidence_kind", "results_model")
 
     @classmethod
