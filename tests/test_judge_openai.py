@@ -313,3 +313,24 @@ def test_decoding_settings_and_the_served_model_are_recorded(settings):
     with Server([GOOD]) as srv:
         run(judge_for(srv, settings, seed=None))
     assert "seed" not in srv.requests[0]
+
+
+def test_reference_pictures_of_images_videos_and_short_videos(tmp_path):
+    from PIL import Image
+
+    from evalverse.errors import InputError
+    from evalverse.judge.backends.images import reference_pictures
+    from evalverse.media.synthetic import cuts_clip
+
+    gif = tmp_path / "anim.gif"
+    frames = [Image.fromarray(np.full((20, 20, 3), v, dtype=np.uint8)) for v in (0, 80, 160, 240)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    shown = reference_pictures(gif)
+    assert [s.label.split(",")[0] for s in shown] == ["Reference animated image (anim.gif)"] * 3
+    assert "keyframe 1 of 3 at t=0.00 s" in shown[0].label and "keyframe 3 of 3 at t=0.30 s" in shown[2].label
+    short = cuts_clip(tmp_path / "short.mp4", cut_frames=(1,), n=2, size=(32, 32)).path
+    shown = reference_pictures(short)  # two frames: no repeated keyframe
+    times = [s.label.split("at t=")[1] for s in shown]
+    assert len(times) == len(set(times)) <= 2 and all(s.kind == "reference" for s in shown)
+    with pytest.raises(InputError, match="does not exist"):
+        reference_pictures(tmp_path / "nope.png")

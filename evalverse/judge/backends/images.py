@@ -79,4 +79,8 @@ def _video_stills(path: Path, settings: Any, n: int) -> list[tuple[float, np.nda
     video = decode_video(path, settings, analysis_long_side=160, n_stills=n, with_audio=False)
     if len(video.stills) == 0:
         raise InputError(f"reference {path.name}: no picture could be decoded")
-    return [(float(t), np.asarray(s, dtype=np.uint8)) for t, s in zip(video.still_times, video.stills)]
+    out: list[tuple[float, np.ndarray]] = []
+    for t, still in zip(video.still_times, video.stills):
+        if not out or float(t) > out[-1][0]:  # a clip shorter than n stills repeats its last frame: once is enough
+            out.append((float(t), np.asarray(still, dtype=np.uint8)))
+    return out
