@@ -289,3 +289,18 @@ def test_pull_fetches_the_broken_shard_again(settings, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
     assert pull(e, settings) == root and calls == ["Qwen/Qwen2.5-VL-3B-Instruct"] and e.installed(settings)
+
+
+def test_cli_doctor_in_a_fresh_process_lists_the_judges(tmp_path):
+    """In a new process nothing else has imported the judge backends: the doctor must still list them."""
+    fake_qwen_folder(tmp_path / "models" / "Qwen2.5-VL-3B-Instruct")
+    (tmp_path / "models" / "Qwen2.5-VL-3B-Instruct" / "model-00002-of-00002.safetensors").unlink()
+    env = {**os.environ, "EVALVERSE_DATA": str(tmp_path), "EVALVERSE_MODELS": str(tmp_path / "models"),
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "evalverse.cli", "models", "doctor", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    comps = {(c["kind"], c["name"]): c for c in json.loads(proc.stdout)["components"]}
+    assert {("judge", "evidence"), ("judge", "openai"), ("judge", "transformers")} <= set(comps)
+    vlm = comps[("judge", "transformers")]
+    assert not vlm["available"] and "model-00002-of-00002.safetensors" in vlm["explain"]

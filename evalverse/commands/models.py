@@ -38,7 +38,8 @@ def _register_components() -> list[str]:
 
     notes = []
     import evalverse.operators  # noqa: F401
-    for module in ("evalverse.judge.backends",):
+    for module in ("evalverse.judge.backends.evidence", "evalverse.judge.backends.openai_compat",
+                   "evalverse.judge.backends.transformers_vlm"):  # the package itself registers nothing
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
