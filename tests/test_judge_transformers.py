@@ -193,6 +193,18 @@ def test_image_tokens_get_the_reference_3d_rope_positions(settings, tiny_models,
     assert not text_like
 
 
+def test_the_models_own_decoding_defaults_are_recorded(settings, tiny_models, monkeypatch):
+    import evalverse.judge.backends.transformers_vlm as tv
+
+    monkeypatch.setattr(tv, "_CACHE", {})
+    judge = judge_for(settings, tiny_models["qwen2_vl"])
+    judge._prepare()
+    assert "repetition_penalty" not in judge.version_string()
+    monkeypatch.setattr(judge.vlm.model.generation_config, "repetition_penalty", 1.05)  # a model folder that sets one
+    assert "greedy max_new_tokens=12 max_pixels=12544" in judge.version_string()
+    assert "repetition_penalty=1.05" in judge.version_string()
+
+
 def test_the_chat_template_is_the_models_own_when_it_has_one(settings, tiny_models, monkeypatch):
     import evalverse.judge.backends.transformers_vlm as tv
 
@@ -253,6 +265,7 @@ def test_tiny_vlm_streams_and_random_output_stays_unparsed(settings, tiny_models
     # what decoded it is recorded, and the 12-token limit cut the reply: the error says so
     assert "greedy max_new_tokens=12" in result.backend_version and "transformers=" in result.backend_version
     assert judge.last_finish == "length" and "cut off at the output limit of 12 tokens" in result.rationale
+    assert "inputs=processor device=cpu" in result.backend_version
 
 
 def test_missing_weights_are_reported_with_the_fix(settings):

@@ -248,7 +248,12 @@ class TransformersJudge(ChatJudge):
 
         text = (f"{self.version} {self.model_name} greedy max_new_tokens={self.max_new_tokens} "
                 f"max_pixels={self.max_pixels} transformers={version('transformers')}")
-        return text + (f" inputs={self.vlm.inputs_path} device={self.vlm.device}" if self.vlm is not None else "")
+        if self.vlm is None:
+            return text
+        penalty = getattr(self.vlm.model.generation_config, "repetition_penalty", None)  # the model's own default applies
+        if penalty not in (None, 1.0):
+            text += f" repetition_penalty={penalty:g}"
+        return text + f" inputs={self.vlm.inputs_path} device={self.vlm.device}"
 
     def output_limit(self) -> int | None:
         return self.max_new_tokens
