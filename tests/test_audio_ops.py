@@ -164,3 +164,12 @@ def test_cuts_on_the_beat_versus_off_the_beat(settings):
     assert a["chance_share"] == pytest.approx(0.16 / 0.5, abs=0.03)  # ±80 ms around a beat every 0.5 s
     single = run(audio_only(x, seconds=8.0), settings)["cut_to_beat"]
     assert single["n_cuts"] == 0
+
+
+def test_audio_waits_for_speech_so_voice_activity_decides_the_speech_share():
+    """Regression: audio did not list speech among its needs, so in a real run it never saw the speech evidence
+    and its speech share was always the heuristic's (which hears birdsong as speech)."""
+    from evalverse.operators.runner import resolve_order
+
+    order = resolve_order(["audio"])
+    assert "speech" in order and order.index("speech") < order.index("audio")

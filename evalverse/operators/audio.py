@@ -93,7 +93,7 @@ def speech_ratio_from(evidence: dict[str, EvidenceRecord]) -> float | None:
 @register
 class AudioOperator(Operator):
     name: ClassVar[str] = "audio"
-    version: ClassVar[str] = "1.1.0"
+    version: ClassVar[str] = "1.2.0"
     description: ClassVar[str] = (
         "Sound: BS.1770 loudness (LUFS, LRA) on the 16 kHz mono downmix, sample/true-ish peak and clipping, "
         "silences and dropouts with times, heuristic speech/music/ambience shares, onsets (spectral flux), "
@@ -101,7 +101,7 @@ class AudioOperator(Operator):
     )
     evidence_kind: ClassVar[str] = "audio"
     cost = 0.03  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
-    needs: ClassVar[tuple[str, ...]] = ("audio", "shots")
+    needs: ClassVar[tuple[str, ...]] = ("audio", "shots", "speech")  # speech: its voice-activity ratio decides speech_share
     results_model = AudioResults
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="numpy", weights="none (classical signal processing)", licence="Apache-2.0",
