@@ -6,7 +6,9 @@
 - {"type": "probe", "meta": VideoMeta dict, "seconds"}
 - {"type": "cached", "run_id"}: the same clip with the same settings was diagnosed before; its stored
   results follow at once as dimension_done events, then the report (nothing is decoded or judged)
-- {"type": "decode", "frames", "width", "height", "audio": bool, "seconds"}
+- {"type": "decode", "frames", "width", "height", "audio": bool, "seconds", "meta": VideoMeta dict with the decode
+  facts (frames decoded, damage and where), "damage": one-line warning or None}; from here on `meta` (the
+  report's too) is the decoded one
 - {"type": "operator_start", "operator", "index", "total"}
 - {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message",
   "results"}
@@ -108,6 +110,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     work; a judge that cannot run here raises UnavailableError with the fix."""
     from evalverse.media import decode_video, probe_video
     from evalverse.media.hashing import sha256_file
+    from evalverse.media.types import with_decode_facts
     from evalverse.operators.runner import get_operator, iter_operators
 
     started = time.perf_counter()
@@ -142,6 +145,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
                                        mode=task_mode.value, operator_versions=op_versions)
         if run_id is not None:
+            meta = with_decode_facts(meta, (store.get_video(meta.content_hash) or {}).get("meta"))
             order = {d.id: i for i, d in enumerate(dims)}
             results = sorted(store.run_results(run_id), key=lambda r: order.get(r["dimension"], len(order)))
             yield {"type": "cached", "run_id": run_id}
@@ -154,10 +158,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
 
     t = time.perf_counter()
     video = decode_video(video_path, settings, meta=meta)  # the probe already hashed the file
+    meta = video.meta  # the probe's facts plus what decoding found (frames decoded, damage and where)
     timings["decode"] = time.perf_counter() - t
     yield {"type": "decode", "frames": int(len(video.frames)), "width": int(video.frames.shape[2]) if len(video.frames) else 0,
            "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,
-           "seconds": round(timings["decode"], 3)}
+           "seconds": round(timings["decode"], 3), "meta": meta.model_dump(mode="json"), "damage": meta.damage_summary()}
 
     records = Evidence(meta=meta)
     # judges read `records` as it fills; a dimension is judged as soon as the operators it needs are done,

@@ -42,6 +42,7 @@ def collect_evidence(video_path: str | Path, settings, names: list[str] | None =
 
     meta = probe_video(video_path, settings.limits)
     video = decode_video(video_path, settings, meta=meta)  # decoded once, the file hashed once
+    meta = video.meta  # with what decoding found: frames decoded, damage and where
     if names is not None:
         known = set(operator_names())
         unknown = [n for n in names if n not in known]
@@ -64,6 +65,16 @@ def collect_evidence(video_path: str | Path, settings, names: list[str] | None =
         "shots": shots,
         "operators": {name: rec.model_dump(mode="json") for name, rec in records.items()},
     }
+
+
+def meta_notes(meta: dict[str, Any]) -> list[str]:
+    """Lines about the file itself, for stderr: "warning: damaged file: ..." (what decoding found) and
+    "note: audio: ..." (which of several tracks is used; audio longer or shorter than the video)."""
+    from evalverse.media.types import VideoMeta
+
+    m = VideoMeta.model_validate(meta)
+    damage, audio = m.damage_summary(), m.audio_note()
+    return ([f"warning: {damage}"] if damage else []) + ([f"note: {audio}"] if audio else [])
 
 
 def _summary_line(name: str, rec: dict[str, Any]) -> str:
@@ -132,5 +143,7 @@ def evidence(
     meta = out["video"]
     typer.echo(f"{Path(meta['path']).name}: {meta['duration_s']:.2f} s, {meta['width']}x{meta['height']}, "
                f"{meta['fps']:.2f} fps, audio: {'yes' if meta['has_audio'] else 'no'}, shots: {len(out['shots'])}")
+    for line in meta_notes(meta):
+        print(line, file=sys.stderr)
     for name, rec in out["operators"].items():
         typer.echo(_summary_line(name, rec))
