@@ -480,3 +480,12 @@ def test_audio_longer_than_the_video_reported_apart(tmp_path):
     assert meta.container_duration_s == pytest.approx(5.0, abs=0.1)
     assert meta.audio_tracks == 1 and meta.audio_track_choice == "the only audio track"
     assert "the audio lasts 5.0" in meta.audio_note()
+
+
+def test_duration_limit_applies_to_video_and_audio_apart(tmp_path):
+    path = tmp_path / "long_audio_limit.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           str(path))
+    assert probe_video(path, MediaLimits(max_duration_s=6)).duration_s == pytest.approx(2.0, abs=0.05)
+    _bad(path, "the audio track lasts .*over the limit of 3 s", MediaLimits(max_duration_s=3))

@@ -27,9 +27,10 @@ from evalverse.media.types import VideoMeta
 MIN_COVERAGE = 0.9  # video that reaches less than this share of its stated duration is truncated
 VFR_SPREAD = 0.1  # frame intervals spread more than 10 % of the median: variable frame rate
 MIN_FRAMES = 2  # motion is a change between frames: a clip needs at least two to be judged as video
+HEADER_SLACK_S = 1.0  # a stated duration this far over the limit is refused before any packet is read
 
 __all__ = ["MIN_COVERAGE", "MIN_FRAMES", "as_limits", "check_file", "check_limits", "display_size", "header_meta",
-           "is_vfr", "open_container", "probe_video", "rotation_of", "codec_name", "reason"]
+           "is_vfr", "open_container", "probe_video", "rotation_of", "codec_name", "reason", "HEADER_SLACK_S"]
 
 
 def as_limits(limits: MediaLimits | Settings | None) -> MediaLimits:
@@ -169,7 +170,7 @@ def probe_video(path: str | Path, limits: MediaLimits | Settings | None = None) 
         header = read_header(container, path)
         check_pixels(path.name, header.width, header.height, limits)
         for what, stated in (("the video", header.stated_video_s), ("the audio track", getattr(header.used_audio, "stated_s", None))):
-            if stated and stated > limits.max_duration_s * 1.05 + 1:  # clearly over: refuse before reading it
+            if stated and stated > limits.max_duration_s + HEADER_SLACK_S:  # clearly over: refuse before reading it
                 raise _over_duration(path.name, what, stated, limits)
         meta = header_meta(header, path, size, sha256_file(path))
         v, a = streams_of(container, header, header.audio_track)
@@ -179,7 +180,7 @@ def probe_video(path: str | Path, limits: MediaLimits | Settings | None = None) 
         for packet in container.demux([s for s in (v, a) if s is not None]):
             try:
                 if packet.stream.type == "video":
-                    if clock.add(packet) and clock.seconds > limits.max_duration_s * 1.05 + 1:
+                    if clock.add(packet) and clock.seconds > limits.max_duration_s:  # measured so far: a lower bound
                         raise _over_duration(path.name, "the video", clock.seconds, limits, at_least=True)
                     if rotation is None:
                         for frame in packet.decode():
@@ -188,6 +189,9 @@ def probe_video(path: str | Path, limits: MediaLimits | Settings | None = None) 
                 elif audio is not None:
                     for frame in packet.decode():
                         audio.add(frame)
+                    heard = _audio_seconds(audio) or 0.0
+                    if heard > limits.max_duration_s:
+                        raise _over_duration(path.name, "the audio track", heard, limits, at_least=True)
             except av.FFmpegError:
                 continue  # a damaged packet; a file that yields no frame or stops early is refused below
     except av.FFmpegError as e:
