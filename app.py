@@ -17,11 +17,12 @@ def main() -> None:
     from evalverse.config import Settings
     from evalverse.ui.app import build_app, launch_options
 
-    demo = build_app(Settings.from_env())
+    settings = Settings.from_env()
+    demo = build_app(settings)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        **launch_options(),
+        **launch_options(settings),  # includes the upload size limit
     )
 
 

@@ -1,12 +1,15 @@
 """`evalverse` command line. Each area lives in evalverse/commands/<area>.py and imports its heavy
-dependencies inside the command body, so `evalverse --help` stays fast."""
+dependencies inside the command body, so `evalverse --help` stays fast.
+
+stderr carries EvalVerse's own messages only: third-party logging is silenced before any heavy library
+loads (evalverse/commands/quiet.py), unless `--verbose` is given (anywhere before a `--`)."""
 from __future__ import annotations
 
 import sys
 
 import typer
 
-from evalverse.commands import diagnose, evidence, leaderboard, models, taxonomy
+from evalverse.commands import diagnose, evidence, leaderboard, models, quiet, taxonomy
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -17,10 +20,24 @@ app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
 
 
+@app.callback()
+def _global_options(
+    verbose: bool = typer.Option(False, "--verbose", help="also show other libraries' log output on stderr "
+                                 "(TensorFlow Lite, absl, mediapipe, warnings); hidden by default"),
+) -> None:
+    """Judge AI-generated video the way a film crew would."""
+
+
 def main() -> None:
     """Entry point: user-facing errors print as one clear line and exit 2, never as a traceback."""
+    args = sys.argv[1:]
+    if quiet.verbose_requested(args):
+        cut = args.index("--") if "--" in args else len(args)
+        args = [a for a in args[:cut] if a != "--verbose"] + args[cut:]
+    else:
+        quiet.silence_third_party()
     try:
-        app(standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except EvalVerseError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

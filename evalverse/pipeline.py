@@ -6,7 +6,9 @@
 - {"type": "probe", "meta": VideoMeta dict, "seconds"}
 - {"type": "cached", "run_id"}: the same clip with the same settings was diagnosed before; its stored
   results follow at once as dimension_done events, then the report (nothing is decoded or judged)
-- {"type": "decode", "frames", "width", "height", "audio": bool, "seconds"}
+- {"type": "decode", "frames", "width", "height", "audio": bool, "seconds", "meta": VideoMeta dict with the decode
+  facts (frames decoded, damage and where), "damage": one-line warning or None}; from here on `meta` (the
+  report's too) is the decoded one
 - {"type": "operator_start", "operator", "index", "total"}
 - {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message",
   "results"}
@@ -122,9 +124,11 @@ def _decode(video_path: str | Path, settings: Settings, meta: Any, timings: dict
     video = decode_video(video_path, settings, meta=meta)  # the probe already hashed the file
     timings["decode"] = time.perf_counter() - t
     n = len(video.frames)
+    meta = video.meta  # the probe's facts plus what decoding found (frames decoded, damage and where)
     return video, {"type": "decode", "frames": int(n), "width": int(video.frames.shape[2]) if n else 0,
                    "height": int(video.frames.shape[1]) if n else 0, "audio": video.audio is not None,
-                   "seconds": round(timings["decode"], 3)}
+                   "seconds": round(timings["decode"], 3), "meta": meta.model_dump(mode="json"),
+                   "damage": meta.damage_summary()}
 
 
 def _operator_events(video: Any, settings: Settings, names: list[str], records: Evidence, store: Any,
@@ -167,10 +171,11 @@ def evidence_stream(video_path: str | Path, settings: Settings, operators: list[
     for ev in _probe(video_path, settings, timings):
         meta = ev.pop("_meta")
         yield ev
-    if store is not None:
-        store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
     video, decoded = _decode(video_path, settings, meta, timings)
     yield decoded
+    meta = video.meta
+    if store is not None:
+        store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
     records = Evidence(meta=meta)
     t = time.perf_counter()
     yield from _operator_events(video, settings, names, records, store, use_cache, prompt, prefer)
@@ -190,6 +195,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     """Diagnose one clip; see the module docstring for the events. Bad input raises InputError before any
     work; a judge that cannot run here raises UnavailableError with the fix."""
     from evalverse.media.hashing import sha256_file
+    from evalverse.media.types import with_decode_facts
     from evalverse.operators.runner import plan
 
     started = time.perf_counter()
@@ -227,6 +233,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
                                        mode=task_mode.value, operator_versions=op_versions)
         if run_id is not None:
+            meta = with_decode_facts(meta, (store.get_video(meta.content_hash) or {}).get("meta"))
             order = {d.id: i for i, d in enumerate(dims)}
             results = sorted(store.run_results(run_id), key=lambda r: order.get(r["dimension"], len(order)))
             yield {"type": "cached", "run_id": run_id}
@@ -239,6 +246,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
 
     video, decoded = _decode(video_path, settings, meta, timings)
     yield decoded
+    meta = video.meta  # the probe's facts plus what decoding found (frames decoded, damage and where)
 
     records = Evidence(meta=meta)
     # judges read `records` as it fills; a dimension is judged as soon as the operators it needs are done,

@@ -5,6 +5,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -235,7 +236,7 @@ def test_over_limit_refused_with_the_knob_to_raise_it(cuts, limits, env):
 
 
 def test_decode_with_the_probe_meta_does_not_hash_the_file_again(tmp_path, monkeypatch):
-    from evalverse.media import decode as decode_mod
+    from evalverse.media import probe as probe_mod
     from evalverse.media import decode_video, probe_video
     from evalverse.media.synthetic import silent_audio_clip
 
@@ -245,7 +246,246 @@ def test_decode_with_the_probe_meta_does_not_hash_the_file_again(tmp_path, monke
     def no_second_hash(path):
         raise AssertionError("decode_video re-hashed a file the probe already hashed")
 
-    monkeypatch.setattr(decode_mod, "sha256_file", no_second_hash)
+    monkeypatch.setattr(probe_mod, "sha256_file", no_second_hash)
     video = decode_video(clip, meta=meta)
     assert video.meta.content_hash == meta.content_hash and video.meta.audio_silent is True
     assert len(video.frames) == meta.n_frames
+
+
+# --- streams whose header states no duration (issue 13, item 1) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def four_s(clips):
+    return cuts_clip(clips / "four_s.mp4", size=(160, 120))  # 100 frames, 4 s, 25 fps
+
+
+@pytest.mark.parametrize("kind", ["h264", "webm"])
+def test_headerless_stream_duration_and_frames_are_measured(clips, four_s, kind):
+    from evalverse.media.synthetic import headerless_copy
+
+    raw = headerless_copy(four_s.path, clips / f"headerless_{kind}.mp4", kind)  # named .mp4 whatever it holds
+    meta = probe_video(raw.path)
+    assert meta.container_duration_s is None  # the header states nothing ...
+    assert meta.n_frames == 100 and meta.duration_s == pytest.approx(4.0, abs=0.05)  # ... so it is measured
+    assert meta.fps == pytest.approx(25)
+    video = decode_video(raw.path, meta=meta)
+    assert video.meta.duration_s == pytest.approx(4.0, abs=0.05) and video.meta.decoded_frames == 100
+
+
+def test_duration_limit_applies_to_the_measured_duration(clips, four_s):
+    from evalverse.media.synthetic import headerless_copy
+
+    raw = headerless_copy(four_s.path, clips / "headerless_limit.mp4", "h264")
+    _bad(raw.path, "over the limit of 2 s .*EVALVERSE_MAX_DURATION_S", MediaLimits(max_duration_s=2))
+
+
+def test_memory_budget_uses_the_measured_duration(clips, four_s):
+    from evalverse.media.synthetic import headerless_copy
+
+    raw = headerless_copy(four_s.path, clips / "headerless_budget.mp4", "h264")
+    budget_mb = 2.0
+    from_raw = decode_video(raw.path, max_analysis_mb=budget_mb)  # no meta given: the probe measures first
+    from_mp4 = decode_video(four_s.path, max_analysis_mb=budget_mb)
+    assert len(from_raw.frames) == len(from_mp4.frames)  # the same thinning as the same content in a container
+    assert from_raw.frames.nbytes <= budget_mb * 2**20 * 1.15
+
+
+def test_budget_holds_when_the_clip_is_longer_than_its_metadata(four_s):
+    meta = probe_video(four_s.path)
+    lying = meta.model_copy(update={"duration_s": 0.5})  # the budget would allow every frame of 0.5 s
+    budget_mb = 2.0
+    video = decode_video(four_s.path, meta=lying, max_analysis_mb=budget_mb)
+    assert video.frames.nbytes <= budget_mb * 2**20
+    assert video.times[-1] > 3.5 and np.all(np.diff(video.times) > 0)  # thinned evenly over the whole clip
+    assert len(video.frames) == len(video.times)
+
+
+# --- the probe reads its container before closing it (item 2) ------------------------------------------------
+
+def test_probe_of_a_damaged_file_gives_one_answer(clips):
+    from evalverse.media.synthetic import damaged_copy
+
+    clean = clips / "damage_src.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5.4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(clean))
+    damaged = damaged_copy(clean, clips / "damaged_mid.mp4", seed=0).path
+    answers = set()
+    for _ in range(200):  # stream attributes read after close() answered differently in up to ~8 % of calls
+        try:
+            m = probe_video(damaged)
+            answers.add(("ok", m.duration_s, m.n_frames))
+        except InputError as e:
+            answers.add(("refused", str(e)))
+    assert len(answers) == 1, answers
+    (kind, duration, n_frames), = answers
+    assert kind == "ok" and duration == pytest.approx(5.4, abs=0.01) and n_frames == 135
+
+
+class _AfterClose:
+    """Wraps a PyAV container (and the streams and codec contexts reached through it) so that reading any of
+    them after `close()` fails the test: FFmpeg has freed that memory by then."""
+
+    def __init__(self, target, closed: list[bool]):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_closed", closed)
+
+    def _check(self, name: str) -> None:
+        if self._closed[0]:
+            raise AssertionError(f"{type(self._target).__name__}.{name} read after container.close()")
+
+    def _wrap(self, value):
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v) for v in value)
+        if type(value).__module__.startswith("av.") and not isinstance(value, (av.Packet, av.frame.Frame)):
+            return _AfterClose(value, self._closed)
+        return value
+
+    def __getattr__(self, name: str):
+        self._check(name)
+        value = getattr(self._target, name)
+        if name == "close":
+            def close():
+                self._closed[0] = True
+                value()
+            return close
+        if name == "demux":
+            return lambda streams=(): value([getattr(st, "_target", st) for st in streams])
+        return self._wrap(value)
+
+    def __setattr__(self, name: str, value) -> None:
+        self._check(name)
+        setattr(self._target, name, value)
+
+    def __getitem__(self, key):
+        self._check("[]")
+        return self._wrap(self._target[key])
+
+    def __iter__(self):
+        self._check("iter")
+        return iter([self._wrap(v) for v in self._target])
+
+    def __len__(self) -> int:
+        self._check("len")
+        return len(self._target)
+
+    def __bool__(self) -> bool:
+        self._check("bool")
+        return bool(self._target)
+
+
+def test_probe_and_decode_read_nothing_after_closing_the_container(clips, monkeypatch):
+    from evalverse.media import decode as decode_mod
+    from evalverse.media import probe as probe_mod
+
+    for mod in (probe_mod, decode_mod):
+        monkeypatch.setattr(mod, "open_container", lambda path, real=mod.open_container: _AfterClose(real(path), [False]))
+    clip = pulse_av_clip(clips / "guarded.mp4").path
+    meta = probe_video(clip)
+    assert meta.n_frames > 0 and meta.has_audio
+    assert decode_video(clip, meta=meta).meta.decoded_frames == meta.n_frames
+
+
+def test_audio_only_file_says_what_it_found(tmp_path):
+    audio = tmp_path / "tone.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=1", "-c:a", "aac", str(audio))
+    _bad(audio, r"has no video stream \(found: audio\)")
+
+
+# --- still images and clips too short to move (item 3) -------------------------------------------------------
+
+@pytest.mark.parametrize("fmt, name", [("png", "still.mp4"), ("mjpeg", "still.webm")])
+def test_still_image_renamed_as_video_is_refused_as_a_still(tmp_path, fmt, name):
+    path = tmp_path / name
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120", "-frames:v", "1", "-c:v", fmt, "-f", "image2", str(path))
+    _bad(path, "is a still image .*not a video")
+
+
+def test_single_frame_video_is_refused_with_the_minimum(tmp_path):
+    path = tmp_path / "one.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120", "-frames:v", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path))
+    _bad(path, "has 1 video frame.*at least 2 are needed")
+
+
+# --- damage is counted and placed (item 4) -------------------------------------------------------------------
+
+def test_damage_is_counted_and_placed(clips):
+    from evalverse.media.synthetic import damaged_copy
+
+    clean = clips / "damage_src2.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5.4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(clean))
+    ok = decode_video(clean)
+    assert ok.meta.decoded_frames == ok.meta.n_frames == 135 and not ok.meta.damaged
+    assert (ok.meta.undecodable_frames, ok.meta.corrupt_frames, ok.meta.decode_errors) == (0, 0, 0)
+    assert ok.damaged_spans == [] and ok.meta.damage_summary() is None
+
+    damaged = damaged_copy(clean, clips / "damaged_mid2.mp4", seed=0).path
+    meta = probe_video(damaged)
+    assert meta.decoded_frames is None  # the probe does not decode every frame: unknown, not 0
+    video = decode_video(damaged, meta=meta)
+    m = video.meta
+    assert m.n_frames == 135 and m.decoded_frames < 135
+    assert m.undecodable_frames == 135 - m.decoded_frames and m.decode_errors > 0
+    assert len(video.frames) == m.decoded_frames
+    spans = video.damaged_spans
+    assert spans and sum(s.undecodable for s in spans) == m.undecodable_frames
+    assert sum(s.corrupt for s in spans) == m.corrupt_frames
+    # the garbage sits in the middle of the file: the damage starts after the first second and ends before the end
+    assert 1.0 < spans[0].start < spans[-1].end <= 5.4
+    # the frames that did decode are the ones outside the spans
+    inside = [any(s.start - 1e-6 <= t < s.end for s in spans) for t in video.times]
+    assert sum(inside) <= m.corrupt_frames
+    assert "frames could not be decoded" in m.damage_summary()
+
+
+# --- audio tracks and durations (item 7) ---------------------------------------------------------------------
+
+def _two_tracks(tmp_path: Path, dispositions: tuple[str, str]) -> Path:
+    path = tmp_path / f"two_{'_'.join(dispositions)}.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+           "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=16000:duration=2",
+           "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=16000:duration=2",
+           "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-disposition:a:0", dispositions[0], "-disposition:a:1", dispositions[1], str(path))
+    return path
+
+
+def _dominant_hz(audio: np.ndarray) -> float:
+    mid = audio[4000:28000]
+    return float(np.argmax(np.abs(np.fft.rfft(mid))) * 16_000 / len(mid))
+
+
+@pytest.mark.parametrize("dispositions, used, why", [
+    (("0", "default"), 1, "marks it as the default"),
+    (("0", "0"), 0, "first in the file"),
+    (("default", "0"), 0, "marks it as the default"),
+])
+def test_which_of_two_audio_tracks_is_used_and_why(tmp_path, dispositions, used, why):
+    path = _two_tracks(tmp_path, dispositions)
+    meta = probe_video(path)
+    assert meta.audio_tracks == 2 and meta.audio_track_index == used and why in meta.audio_track_choice
+    assert f"track {used + 1} of 2" in meta.audio_track_choice and why in meta.audio_note()
+    video = decode_video(path, meta=meta)
+    assert _dominant_hz(video.audio) == pytest.approx((300, 1000)[used], abs=10)  # the decoded track is that one
+
+
+def test_audio_longer_than_the_video_reported_apart(tmp_path):
+    path = tmp_path / "long_audio.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           str(path))
+    meta = probe_video(path)
+    assert meta.duration_s == pytest.approx(2.0, abs=0.05)  # the video's length
+    assert meta.audio_duration_s == pytest.approx(5.0, abs=0.1)
+    assert meta.container_duration_s == pytest.approx(5.0, abs=0.1)
+    assert meta.audio_tracks == 1 and meta.audio_track_choice == "the only audio track"
+    assert "the audio lasts 5.0" in meta.audio_note()
+
+
+def test_duration_limit_applies_to_video_and_audio_apart(tmp_path):
+    path = tmp_path / "long_audio_limit.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           str(path))
+    assert probe_video(path, MediaLimits(max_duration_s=6)).duration_s == pytest.approx(2.0, abs=0.05)
+    _bad(path, "the audio track lasts .*over the limit of 3 s", MediaLimits(max_duration_s=3))

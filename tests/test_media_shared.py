@@ -76,6 +76,9 @@ def test_probe_matches_manifest(media, row):
         assert meta.audio_sample_rate == int(row["audio_sr"]) and meta.audio_channels == int(row["audio_ch"])
         assert meta.audio_silent is False  # every shared clip with audio has sound in it
     assert meta.size_bytes == int(row["bytes"])
+    if meta.has_audio:  # measured apart from the video; the manifest's duration is the container's (the longest)
+        assert max(meta.duration_s, meta.audio_duration_s) == pytest.approx(float(row["duration_s"]), abs=0.1)
+        assert meta.audio_tracks == 1 and meta.audio_track_choice == "the only audio track"
 
 
 def test_edge_case_metadata(media):
@@ -106,6 +109,8 @@ def test_decode_and_cuts(media, row):
     assert video.fps <= 30.5
     assert video.times[-1] == pytest.approx(meta.duration_s, abs=0.3)
     assert video.stills.shape[0] == 4 and max(video.stills.shape[1:3]) <= 1920
+    # none of the shared clips is damaged: every frame in the stream decodes, no decoder error
+    assert meta.decoded_frames == meta.n_frames and not meta.damaged, meta.damage_summary()
     assert (video.audio is not None) == meta.has_audio
     if video.audio is not None:
         assert video.audio.dtype == np.float32 and video.audio.ndim == 1

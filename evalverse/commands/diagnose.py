@@ -47,6 +47,11 @@ def diagnose(
                 report = event["report"]
     finally:
         store.close()
+    if report is not None and not stream:
+        from evalverse.commands.evidence import meta_notes
+
+        for line in meta_notes(report["meta"]):
+            typer.echo(line, err=True)
     if stream or report is None:
         return
     if as_json:

@@ -49,6 +49,16 @@ def collect_evidence(video_path: str | Path, settings, names: list[str] | None =
     return {key: report[key] for key in ("video", "shots", "operators")}
 
 
+def meta_notes(meta: dict[str, Any]) -> list[str]:
+    """Lines about the file itself, for stderr: "warning: damaged file: ..." (what decoding found) and
+    "note: audio: ..." (which of several tracks is used; audio longer or shorter than the video)."""
+    from evalverse.media.types import VideoMeta
+
+    m = VideoMeta.model_validate(meta)
+    damage, audio = m.damage_summary(), m.audio_note()
+    return ([f"warning: {damage}"] if damage else []) + ([f"note: {audio}"] if audio else [])
+
+
 def _summary_line(name: str, rec: dict[str, Any]) -> str:
     bits = [f"{name:<10}", f"{rec['status']:<11}", f"{(rec.get('backend') or '-'):<15}", f"{rec['seconds']:7.2f}s"]
     if rec.get("cached"):
@@ -115,5 +125,7 @@ def evidence(
     meta = out["video"]
     typer.echo(f"{Path(meta['path']).name}: {meta['duration_s']:.2f} s, {meta['width']}x{meta['height']}, "
                f"{meta['fps']:.2f} fps, audio: {'yes' if meta['has_audio'] else 'no'}, shots: {len(out['shots'])}")
+    for line in meta_notes(meta):
+        print(line, file=sys.stderr)
     for name, rec in out["operators"].items():
         typer.echo(_summary_line(name, rec))

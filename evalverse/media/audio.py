@@ -42,12 +42,19 @@ class AudioCollector:
         self.rate = rate
         self.peak = 0.0
         self.first_time: float | None = None
+        self.end_time: float | None = None  # where the last frame ends (its time plus its samples)
+        self.samples = 0  # native samples per channel seen
+        self.source_rate = 0
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=rate) if resample else None
         self._chunks: list[np.ndarray] = []
 
     def add(self, frame: av.AudioFrame) -> None:
         if self.first_time is None and frame.time is not None:
             self.first_time = float(frame.time)
+        self.samples += frame.samples
+        self.source_rate = frame.sample_rate or self.source_rate
+        if frame.time is not None and frame.sample_rate:
+            self.end_time = max(self.end_time or -math.inf, float(frame.time) + frame.samples / frame.sample_rate)
         self.peak = max(self.peak, peak_of(frame))
         if self._resampler is not None:
             for out in self._resampler.resample(frame):

@@ -16,10 +16,11 @@ import numpy as np
 from evalverse.config import MediaLimits, Settings
 from evalverse.errors import InputError
 from evalverse.media.audio import AudioCollector, align_to
+from evalverse.media.damage import DamageLog
 from evalverse.media.probe import (
-    MIN_COVERAGE, _reason, as_limits, check_file, check_limits, display_size, header_meta, is_vfr, open_container, rotation_of,
+    MIN_COVERAGE, MIN_FRAMES, as_limits, check_file, display_size, is_vfr, probe_video, rotation_of,
 )
-from evalverse.media.hashing import sha256_file
+from evalverse.media.streams import Header, open_container, read_header, reason, streams_of
 from evalverse.media.types import AUDIO_RATE, DecodedVideo, VideoMeta
 
 STILL_LONG_SIDE = 1920
@@ -42,19 +43,34 @@ def _to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation: int) -> np.nd
 
 
 class _FrameBuffer:
-    """Preallocated (N, H, W, 3) array that grows rarely, so the frames are never held twice (list + stack)."""
+    """Preallocated (N, H, W, 3) array that grows rarely, so the frames are never held twice (list + stack).
 
-    def __init__(self, capacity: int, shape: tuple[int, int, int]):
-        self.data = np.empty((max(capacity, 1), *shape), dtype=np.uint8)
+    It never grows past `limit` frames: when full, every other frame is dropped in place (`thin`), so the
+    memory budget holds even when the clip is longer than its metadata said."""
+
+    def __init__(self, capacity: int, shape: tuple[int, int, int], limit: int):
+        self.limit = max(limit, MIN_FRAMES)
+        self.data = np.empty((min(max(capacity, 1), self.limit), *shape), dtype=np.uint8)
         self.n = 0
+
+    @property
+    def full(self) -> bool:
+        return self.n >= self.limit
 
     def append(self, img: np.ndarray) -> None:
         if self.n == len(self.data):
-            grown = np.empty((int(len(self.data) * 1.5) + 8, *self.data.shape[1:]), dtype=np.uint8)
-            grown[: self.n] = self.data
+            grown = np.empty((min(int(len(self.data) * 1.5) + 8, self.limit), *self.data.shape[1:]), dtype=np.uint8)
+            grown[: self.n] = self.data[: self.n]
             self.data = grown
         self.data[self.n] = img
         self.n += 1
+
+    def thin(self) -> None:
+        """Keep frames 0, 2, 4, ... (copied one by one: no second buffer)."""
+        keep = (self.n + 1) // 2
+        for i in range(1, keep):
+            self.data[i] = self.data[2 * i]
+        self.n = keep
 
     def array(self) -> np.ndarray:
         return self.data[: self.n]
@@ -72,60 +88,66 @@ def decode_video(
 ) -> DecodedVideo:
     """Frames (≤ `analysis_long_side`, ≤ `max_fps`), `n_stills` stills (≤ 1920 px) and audio, in one pass.
 
-    Pass the `probe_video` result as `meta` when you have it: the file is then not hashed and its header
-    not re-read a second time.
+    Pass the `probe_video` result as `meta` when you have it: otherwise the file is probed first (hashed,
+    measured and checked against the limits), since the header alone may not state the duration that the
+    memory budget needs.
 
     Frames are kept when at least 0.9 / fps_cap seconds after the last kept one, so a constant-rate source is
     thinned evenly (every k-th frame). fps_cap is `max_fps`, lowered when the frames of the whole clip would
-    exceed `max_analysis_mb` (4K 60 s at 30 fps: 640×360 frames, 15 fps kept, 900 frames, 622 MB).
+    exceed `max_analysis_mb` (4K 60 s at 30 fps: 640×360 frames, 15 fps kept, 900 frames, 622 MB). Should the
+    clip run longer than `meta` says, the kept frames are halved whenever they reach the budget.
+
+    The returned `meta` adds what only decoding shows: frames decoded, undecodable and corrupt frames,
+    decoder errors and where the damage is (`DecodedVideo.damaged_spans`).
     """
     limits = as_limits(settings)
-    path, size = check_file(path, limits)
+    if meta is None:
+        meta = probe_video(path, limits)
+    path, _ = check_file(path, limits)
     container = open_container(path)
     try:
-        if meta is None:
-            meta = header_meta(container, path, size, sha256_file(path))
-            check_limits(meta, limits)
-        return _decode(container, meta, analysis_long_side, max_fps, n_stills, max_analysis_mb, with_audio)
+        header = read_header(container, path)
+        return _decode(container, header, meta, analysis_long_side, max_fps, n_stills, max_analysis_mb, with_audio)
     except av.FFmpegError as e:
-        raise InputError(f"{path.name}: corrupt or truncated video ({_reason(e)})") from None
+        raise InputError(f"{path.name}: corrupt or truncated video ({reason(e)})") from None
     finally:
         container.close()
 
 
-def _decode(container, meta: VideoMeta, long_side: int, max_fps: float, n_stills: int,
+def _decode(container, header: Header, meta: VideoMeta, long_side: int, max_fps: float, n_stills: int,
             max_analysis_mb: float, with_audio: bool) -> DecodedVideo:
     name = Path(meta.path).name
-    v = container.streams.video[0]
+    v, a = streams_of(container, header, meta.audio_track_index if with_audio else None)
     v.thread_type = "AUTO"  # let FFmpeg decode with frame and slice threads
-    a = container.streams.audio[0] if (container.streams.audio and with_audio) else None
     audio = AudioCollector() if a is not None else None
 
-    duration = meta.duration_s or 1.0
-    stated_span = _video_span(v)  # the video stream's own duration, when the container states it
-    video_span = stated_span or duration  # stills are spread over the picture, not a longer audio track
+    step = 1.0 / (meta.fps or 25.0)
+    duration = meta.duration_s or 1.0  # measured by the probe, also for streams whose header states none
     frames: _FrameBuffer | None = None
     times: list[float] = []
     stills: list[np.ndarray] = []
     still_times: list[float] = []
-    still_targets = (np.arange(n_stills) + 0.5) / max(n_stills, 1) * video_span
+    still_targets = (np.arange(n_stills) + 0.5) / max(n_stills, 1) * duration  # over the picture, not longer audio
     rotation: int | None = None
     analysis_size = still_size = (0, 0)
     min_gap = 0.0
     start: float | None = None
     last_kept = -np.inf
-    last_t = -1.0 / (meta.fps or 25.0)  # so a first frame without a timestamp lands at 0
-    n_source = 0
+    last_t = -step  # so a first frame without a timestamp lands at 0
+    damage = DamageLog(step)
     src_times: list[float] = []
 
-    streams = [s for s in (v, a) if s is not None]
-    for packet in container.demux(streams):
+    for packet in container.demux([s for s in (v, a) if s is not None]):
+        is_video = packet.stream.type == "video"
+        if is_video:
+            damage.packet(packet)
         try:
             decoded = packet.decode()
         except av.FFmpegError:
-            continue  # a damaged packet: skip it; a file that yields nothing or stops early is refused below
+            damage.error(packet)
+            continue  # a damaged packet: counted, skipped; a file that yields too little is refused below
         for frame in decoded:
-            if packet.stream.type == "audio":
+            if not is_video:
                 audio.add(frame)  # type: ignore[union-attr]
                 continue
             if rotation is None:
@@ -139,29 +161,41 @@ def _decode(container, meta: VideoMeta, long_side: int, max_fps: float, n_stills
                 keep_fps = min(max_fps, budget_fps)
                 min_gap = 0.9 / keep_fps
                 native = meta.fps or keep_fps
-                frames = _FrameBuffer(int(duration * min(keep_fps, native) * 1.05) + 8, (analysis_size[1], analysis_size[0], 3))
+                frames = _FrameBuffer(int(duration * min(keep_fps, native) * 1.05) + 8,
+                                      (analysis_size[1], analysis_size[0], 3),
+                                      limit=int(max_analysis_mb * 2**20 // frame_bytes))
             t = frame.time
-            t = float(t) if t is not None else (last_t + 1.0 / (meta.fps or 25.0))
+            t = float(t) if t is not None else (last_t + step)
+            damage.frame(frame, t)
             if start is None:
                 start = t
+            last_t = t
             t -= start
-            last_t = t + start
-            n_source += 1
             src_times.append(t)
             if t - last_kept >= min_gap:
-                frames.append(_to_rgb(frame, analysis_size, rotation))  # type: ignore[union-attr]
-                times.append(t)
-                last_kept = t
+                if frames.full:  # type: ignore[union-attr] - longer than measured: halve the kept rate
+                    frames.thin()  # type: ignore[union-attr]
+                    times = times[::2]
+                    min_gap *= 2
+                    last_kept = times[-1]
+                if t - last_kept >= min_gap:
+                    frames.append(_to_rgb(frame, analysis_size, rotation))  # type: ignore[union-attr]
+                    times.append(t)
+                    last_kept = t
             if len(stills) < n_stills and t >= still_targets[len(stills)] - 1e-6:
                 stills.append(_to_rgb(frame, still_size, rotation))
                 still_times.append(t)
 
     if frames is None or frames.n == 0:
         raise InputError(f"{name}: no video frame could be decoded (corrupt or truncated file)")
+    if damage.decoded < MIN_FRAMES:
+        raise InputError(f"{name}: only {damage.decoded} of {damage.packets} video frame(s) could be decoded; "
+                         f"at least {MIN_FRAMES} are needed to judge motion")
     times_a = np.asarray(times, dtype=np.float64)
-    if stated_span and stated_span > 1.0 and times_a[-1] + 1.0 / (meta.fps or 25.0) < MIN_COVERAGE * video_span:
+    stated_span = header.stated_video_s
+    if stated_span and stated_span > 1.0 and src_times[-1] + step < MIN_COVERAGE * stated_span:
         raise InputError(
-            f"{name}: truncated or corrupt: video decodes only to {times_a[-1]:.2f} s of the stated {stated_span:.2f} s"
+            f"{name}: truncated or corrupt: video decodes only to {src_times[-1]:.2f} s of the stated {stated_span:.2f} s"
         )
     # a short clip (or stills asked beyond the last frame) gets its last frame
     while len(stills) < n_stills:
@@ -169,15 +203,14 @@ def _decode(container, meta: VideoMeta, long_side: int, max_fps: float, n_stills
         still_times.append(still_times[-1] if still_times else times[-1])
 
     samples = None
-    update: dict = {
-        "rotation": rotation or 0, "n_frames": n_source, "variable_frame_rate": is_vfr(np.asarray(src_times)),
-    }
+    update: dict = {"rotation": rotation or 0, "variable_frame_rate": is_vfr(np.asarray(src_times))}
+    update |= damage.facts(start or 0.0)
     update["width"], update["height"] = display_size(meta.coded_width, meta.coded_height, meta.sample_aspect_ratio, rotation or 0)
     if audio is not None:
         samples = align_to(audio.finish(), audio.first_time, start or 0.0)
         update["audio_silent"] = audio.silent
     if not meta.duration_s:
-        update["duration_s"] = float(times_a[-1] + 1.0 / (meta.fps or 25.0))
+        update["duration_s"] = float(src_times[-1] + step)
     meta = meta.model_copy(update=update)
     return DecodedVideo(
         meta=meta,
@@ -189,9 +222,3 @@ def _decode(container, meta: VideoMeta, long_side: int, max_fps: float, n_stills
         audio_rate=AUDIO_RATE,
         path=Path(meta.path),
     )
-
-
-def _video_span(stream) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    return None

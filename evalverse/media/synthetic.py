@@ -250,3 +250,40 @@ def rotated_copy(src: str | Path, dst: str | Path, degrees_ccw: int) -> Syntheti
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
     return Synthetic(Path(dst), {"rotation_cw": (-degrees_ccw) % 360})
+
+
+def headerless_copy(src: str | Path, dst: str | Path, kind: str = "h264") -> Synthetic:
+    """The picture of `src` as a stream whose header states no duration and no frame count.
+
+    kind "h264": the H.264 stream copied out as a raw Annex B elementary stream (no container, no timestamps),
+    whatever `dst` is named; "webm": re-encoded to VP8 WebM written to a pipe (no seeking back: no duration,
+    no cues). Truth: the frame count and duration of `src`'s video.
+    """
+    import av
+
+    with av.open(str(src)) as inp:
+        v = inp.streams.video[0]
+        n = sum(1 for p in inp.demux(v) if p.size)
+        seconds = float(v.duration * v.time_base) if v.duration else None
+    cmd = [ffmpeg_binary(), "-y", "-loglevel", "error", "-i", str(src), "-an"]
+    if kind == "h264":
+        cmd += ["-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", str(dst)]
+        subprocess.run(cmd, check=True)
+    elif kind == "webm":
+        cmd += ["-c:v", "libvpx", "-b:v", "1M", "-deadline", "realtime", "-cpu-used", "8", "-f", "webm", "pipe:1"]
+        with open(dst, "wb") as out:
+            subprocess.run(cmd, check=True, stdout=out)
+    else:
+        raise ValueError(f"kind must be h264 or webm, not {kind!r}")
+    return Synthetic(Path(dst), {"n_frames": n, "duration_s": seconds})
+
+
+def damaged_copy(src: str | Path, dst: str | Path, at: float = 0.5, n_bytes: int = 65_536, seed: int = 0) -> Synthetic:
+    """`src` with `n_bytes` of random garbage written over it at the fraction `at` of the file (mid-stream
+    damage; the container's index is left alone when it sits elsewhere)."""
+    data = bytearray(Path(src).read_bytes())
+    start = int(len(data) * at)
+    end = min(start + n_bytes, len(data))
+    data[start:end] = np.random.default_rng(seed).integers(0, 256, end - start, dtype=np.uint8).tobytes()
+    Path(dst).write_bytes(bytes(data))
+    return Synthetic(Path(dst), {"garbage_bytes": (start, end)})

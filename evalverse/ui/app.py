@@ -27,9 +27,14 @@ footer { display: none !important; }
 """
 
 
-def launch_options() -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch()`: in Gradio 6 theme and CSS go there, not to Blocks()."""
-    return {"theme": gr.themes.Soft(), "css": CSS}
+def launch_options(settings: Settings | AppContext | None = None) -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch()`: in Gradio 6 theme and CSS go there, not to Blocks(); with
+    `settings`, Gradio's own upload limit too, so a file over the size limit is refused before it is stored."""
+    options: dict[str, Any] = {"theme": gr.themes.Soft(), "css": CSS}
+    if settings is not None:
+        limits = (settings.settings if isinstance(settings, AppContext) else settings).limits
+        options["max_file_size"] = diagnose_tab.max_upload_bytes(limits)
+    return options
 
 
 def banner_html(warnings: Sequence[str]) -> str:

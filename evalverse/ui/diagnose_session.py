@@ -72,6 +72,8 @@ def resolve_media_file(media_dir: Path | None, name: str) -> Path:
     if not name:
         raise InputError("no media file chosen")
     rel = PurePosixPath(name.replace("\\", "/"))
+    if not rel.parts or rel.parts == (".",):
+        raise InputError(f"{name!r} is the media folder itself, not a file: choose a file from the media folder list")
     if rel.is_absolute() or name.startswith(("/", "\\")) or ":" in rel.parts[0] or ".." in rel.parts:
         raise InputError(f"{name!r}: choose a file from the media folder list (absolute paths and '..' are refused)")
     try:
@@ -80,12 +82,13 @@ def resolve_media_file(media_dir: Path | None, name: str) -> Path:
         raise InputError(f"the media folder {media_dir} does not exist") from None
     try:
         target = (root / rel).resolve(strict=True)
-    except OSError:
+    except (OSError, ValueError):  # missing, a link loop, a NUL byte in the name
         raise InputError(f"{name!r} is not in the media folder") from None
     if not target.is_relative_to(root):
         raise InputError(f"{name!r} points outside the media folder and is refused")
     if not target.is_file():
-        raise InputError(f"{name!r} is not a file")
+        kind = "a folder" if target.is_dir() else "not a regular file"
+        raise InputError(f"{name!r} is {kind}, not a video file: choose a file from the media folder list")
     return target
 
 
@@ -180,6 +183,7 @@ class _Run:
     judging: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    warnings: tuple[str, ...] = ()  # about the file itself: damage found while decoding, audio track used
     first_card_s: float | None = None
     panels: tuple[str, ...] = ()  # operators with an evidence panel (card links point to these)
 
@@ -188,11 +192,39 @@ class _Run:
         return time.perf_counter() - self.started
 
     def progress(self, error: str = "") -> str:
-        return view.progress_html(self.stage, self.operators, note=self.note, error=error, elapsed=self.elapsed)
+        return warnings_html(self.warnings) + view.progress_html(self.stage, self.operators, note=self.note,
+                                                                  error=error, elapsed=self.elapsed)
 
     def cards(self) -> str:
         return view.cards_html(self.taxonomy, self.results, self.streaming, self.dims or None, self.judging,
                                available_panels=self.panels)
+
+    def read_meta(self, meta: Mapping[str, Any] | None) -> None:
+        if meta:
+            self.meta = dict(meta)
+            self.warnings = file_warnings(self.meta)
+
+
+WARNING_STYLE = "background:#fff4e5;border:1px solid #f0a030;border-radius:6px;padding:6px 12px;color:#5a3800"
+
+
+def file_warnings(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """About the file: damage decoding found (frames lost, where), which of several audio tracks is analysed,
+    audio longer or shorter than the video. An old or partial meta dict gives none."""
+    from evalverse.media.types import VideoMeta
+
+    try:
+        m = VideoMeta.model_validate(dict(meta))
+    except ValueError:
+        return ()
+    damage = m.damage_summary()
+    damage = damage and f"{damage[0].upper()}{damage[1:]}: scores that rest on these stretches are less reliable."
+    return tuple(w for w in (damage, m.audio_note()) if w)
+
+
+def warnings_html(warnings: tuple[str, ...]) -> str:
+    items = "".join(f'<div class="ev-file-warning" style="{WARNING_STYLE}">⚠️ {view.esc(w)}</div>' for w in warnings)
+    return f'<div id="diagnose-file-warning">{items}</div>' if items else ""
 
 
 def leaderboard_compare(frame: Any, model: str | None) -> dict[str, float | None] | None:
@@ -231,7 +263,7 @@ def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *,
                 run.stage = f"Probing {Path(video).name}"
                 yield Update(progress=run.progress(), cards=run.cards())
             elif kind == "probe":
-                run.meta = ev.get("meta") or {}
+                run.read_meta(ev.get("meta"))
                 run.stage = f"Decoding {run.meta.get('duration_s', 0):.1f} s at {run.meta.get('width')}×{run.meta.get('height')}"
                 yield Update(progress=run.progress())
             elif kind == "cached":
@@ -242,6 +274,7 @@ def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *,
                 run.panels = tuple(records)
                 yield Update(progress=run.progress(), evidence=_evidence(run, records, video))
             elif kind == "decode":
+                run.read_meta(ev.get("meta"))  # now with what decoding found (damage)
                 run.stage = f"Extracting evidence ({ev.get('frames')} frames decoded in {ev.get('seconds', 0):.1f} s)"
                 yield Update(progress=run.progress())
             elif kind == "operator_start":
@@ -274,6 +307,7 @@ def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *,
                 yield Update(progress=run.progress(), cards=run.cards(), first_card_s=run.first_card_s)
             elif kind == "report":
                 report = dict(ev["report"])
+                run.read_meta(report.get("meta"))  # a cached run's damage comes with its stored meta
                 report["evidence"] = records
                 path = write_report(report, workdir)
                 run.stage = (f"Done in {run.elapsed:.1f} s: " + view.summary_line(run.results, len(run.dims) or len(run.results))

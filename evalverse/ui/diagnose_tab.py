@@ -26,6 +26,12 @@ INTRO = (
 )
 
 
+def max_upload_bytes(limits) -> int:
+    """Gradio's `max_file_size`: the same limit the media layer applies (`MediaLimits.max_file_mb`, 10^6 bytes
+    a MB), so the upload itself is refused (HTTP 413) before anything is stored."""
+    return int(limits.max_file_mb * 1e6)
+
+
 def judges_markdown(choices: list[session.JudgeChoice]) -> str:
     rows = ["| Judge | Can run here | Notes |", "|---|---|---|"]
     for c in choices:
