@@ -39,6 +39,13 @@ def _holder(path: Path, seconds: float) -> subprocess.Popen:
     return proc
 
 
+def _wait_until_unpinned(store: Store, limit_s: float = 10.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while store._db.pinned and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not store._db.pinned, "an idle store must not keep the file"
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     return cuts_clip(tmp_path_factory.mktemp("clip") / "tiny.mp4", cut_frames=(10,), n=20).path
@@ -48,6 +55,8 @@ def test_an_open_store_leaves_the_file_to_other_processes(tmp_path: Path):
     path = tmp_path / "shared.duckdb"
     with Store.open(path) as store:  # held for the app's whole life
         store.put_evidence("h", "op", "1", "k", {"x": 1})
+        assert store._db.pinned  # kept for the next call of a burst ...
+        _wait_until_unpinned(store)  # ... and let go once this process is quiet
         other = subprocess.run(
             [sys.executable, "-c", f"import duckdb; c = duckdb.connect({str(path)!r}); "
              "print(c.execute('SELECT count(*) FROM evidence').fetchone()[0]); "
@@ -106,6 +115,36 @@ def test_cli_on_a_busy_file_exits_non_zero_without_a_run_id(tmp_path: Path, clip
     assert "in use by another process" in proc.stderr and "EVALVERSE_DB_LOCK_TIMEOUT" in proc.stderr
     assert "Traceback" not in proc.stderr and "in-memory" not in proc.stderr
     assert "run_id" not in proc.stdout  # nothing reported that was not stored
+
+
+def test_a_busy_process_lets_a_waiting_one_in(tmp_path: Path):
+    """A process writing without pause (it keeps the file between calls, see base.LINGER_S) still lets
+    another process in well within that one's lock timeout: the waiter asks for a turn and gets it."""
+    path = tmp_path / "hot.duckdb"
+    store = Store.open(path)
+    stop = threading.Event()
+    writes = []
+
+    def hot() -> None:
+        while not stop.is_set():
+            store.put_evidence("h", "op", "1", f"k{len(writes)}", {"i": len(writes)})
+            writes.append(1)
+
+    thread = threading.Thread(target=hot)
+    thread.start()
+    code = (f"import time; from evalverse.store import Store\ns = Store.open({str(path)!r}, lock_timeout_s=10)\n"
+            "for i in range(10):\n    s.finish_run(s.start_run(f'v{i}', 'evidence', '1', {}, {}))\n"
+            "print(s._db.lock_waits)")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) > 0 and len(writes) > 20  # it did have to wait, and the other kept writing
+    assert store.run_counts()["finished"] == 10
+    store.close()
 
 
 def test_lock_timeout_comes_from_the_environment():

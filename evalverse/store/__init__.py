@@ -4,6 +4,7 @@ models, test cases, win ratios), versioned migrations, and one façade, `Store`.
 Layout
     base.py        plumbing: the file and its lock, a connection per operation, transactions, batches,
                    the `Repository` base class (the SQL helpers `_write`, `_cursor`, `_rows`, `_frame`)
+    paths.py       checks on a database path before DuckDB opens it; DuckDB's errors explained
     runs.py        videos, evidence cache, evaluation runs, dimension results, provenance, run cache
     lifecycle.py   run owners and heartbeats; interrupted runs: list, prune, resume
     humans.py      human pairwise / pointwise judgments and their QA status
