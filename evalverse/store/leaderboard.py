@@ -36,17 +36,19 @@ def _upsert_model_dict(con, m: dict[str, Any]) -> None:
 
 
 def _replace_win_ratios(con, source: str, items: list[dict[str, Any]], now: datetime) -> None:
+    rows = [[source, r["dimension"], r["model"], _ratio(r.get("machine_win_ratio")), _ratio(r.get("human_win_ratio")), now]
+            for r in items]  # every row checked before anything is written
     con.execute("DELETE FROM leaderboard_win_ratios WHERE source = ?", [source])
-    for r in items:
-        try:
-            con.execute(
-                "INSERT INTO leaderboard_win_ratios (source, dimension, model, machine_win_ratio, human_win_ratio, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [source, r["dimension"], r["model"], _ratio(r.get("machine_win_ratio")),
-                 _ratio(r.get("human_win_ratio")), now],
-            )
-        except duckdb.ConstraintException as exc:
-            raise InputError(f"win ratio row {r} rejected: {exc}") from exc
+    if not rows:
+        return
+    try:
+        con.executemany(
+            "INSERT INTO leaderboard_win_ratios (source, dimension, model, machine_win_ratio, human_win_ratio, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    except duckdb.ConstraintException as exc:
+        raise InputError(f"win ratio rows for source {source!r} rejected: {exc}") from exc
 
 
 class LeaderboardRepository(Repository):

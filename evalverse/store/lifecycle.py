@@ -146,41 +146,48 @@ class RunLifecycleRepository(Repository):
     ) -> list[dict[str, Any]]:
         """One page of runs, newest first: id, status, video_hash, video_path, judge_backend, judge_version,
         mode, prompt, started_at, finished_at, heartbeat_at, interrupted_at, owner, provenance_hash,
-        n_results. Page on with `before_id` = the last id of the previous page (keyset paging on the
-        primary key: every page costs the same, however many runs there are)."""
+        n_results. Page on with `before_id` = the last id of the previous page (keyset paging on the id: a
+        deep page costs what the first one does)."""
         if status is not None and status not in RUN_STATUSES:
             raise InputError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
         if not isinstance(limit, int) or limit < 1:
             raise InputError(f"a page holds at least one run; got limit={limit!r}")
         with self._cursor() as cur:
             dead = _dead_unmarked(cur, stale_after_s)
-            status_sql = {
-                None: "TRUE",
-                "finished": "r.finished_at IS NOT NULL",
-                "interrupted": "r.finished_at IS NULL AND (r.interrupted_at IS NOT NULL OR list_contains(?::BIGINT[], r.id))",
-                "running": "r.finished_at IS NULL AND r.interrupted_at IS NULL AND NOT list_contains(?::BIGINT[], r.id)",
-            }[status]
-            params: list[Any] = [before_id, before_id, video_hash, video_hash]
-            if status in ("interrupted", "running"):
+            where, params = ["TRUE"], []
+            if before_id is not None:
+                where.append("r.id < ?")
+                params.append(before_id)
+            if video_hash is not None:
+                where.append("r.video_hash = ?")
+                params.append(video_hash)
+            if status == "finished":
+                where.append("r.finished_at IS NOT NULL")
+            elif status == "interrupted":
+                where.append("r.finished_at IS NULL AND (r.interrupted_at IS NOT NULL OR list_contains(?::BIGINT[], r.id))")
+                params.append(dead)
+            elif status == "running":
+                where.append("r.finished_at IS NULL AND r.interrupted_at IS NULL AND NOT list_contains(?::BIGINT[], r.id)")
                 params.append(dead)
             rows = fetch_dicts(
                 cur,
-                "WITH page AS (SELECT r.id, r.video_hash, r.judge_backend, r.judge_version, r.mode, r.prompt, "
-                "r.started_at, r.finished_at, r.heartbeat_at, r.interrupted_at, r.owner_host, r.owner_pid, "
-                "r.owner_start, r.provenance_hash FROM eval_runs r WHERE (? IS NULL OR r.id < ?) "
-                f"AND (? IS NULL OR r.video_hash = ?) AND {status_sql} ORDER BY r.id DESC LIMIT ?), "
-                "counted AS (SELECT d.run_id, count(*) AS n FROM dimension_results d "
-                "WHERE d.run_id IN (SELECT id FROM page) GROUP BY d.run_id) "
-                "SELECT page.*, v.path AS video_path, coalesce(counted.n, 0) AS n_results FROM page "
-                "LEFT JOIN videos v ON v.content_hash = page.video_hash LEFT JOIN counted ON counted.run_id = page.id "
-                "ORDER BY page.id DESC",
+                "SELECT r.id, r.video_hash, r.judge_backend, r.judge_version, r.mode, r.prompt, r.started_at, "
+                "r.finished_at, r.heartbeat_at, r.interrupted_at, r.owner_host, r.owner_pid, r.owner_start, "
+                "r.provenance_hash, v.path AS video_path FROM eval_runs r LEFT JOIN videos v ON v.content_hash = r.video_hash "
+                f"WHERE {' AND '.join(where)} ORDER BY r.id DESC LIMIT ?",
                 params + [limit],
             )
+            ids = [r["id"] for r in rows]
+            counts = dict(cur.execute(  # the page's id range lets zone maps skip the rest (results arrive about in run order)
+                "SELECT run_id, count(*) FROM dimension_results WHERE run_id BETWEEN ? AND ? "
+                "AND list_contains(?::BIGINT[], run_id) GROUP BY run_id",
+                [min(ids, default=0), max(ids, default=0), ids],
+            ).fetchall()) if ids else {}
         dead_set = set(dead)
         for row in rows:
+            row["n_results"] = int(counts.get(row["id"], 0))
             row["status"] = "interrupted" if row["id"] in dead_set else run_status(row, stale_after_s=stale_after_s)
             row["owner"] = f"{row['owner_host']}:{row['owner_pid']}" if row["owner_pid"] is not None else None
-            row["n_results"] = int(row["n_results"])
         return rows
 
     def run_counts(self, stale_after_s: float = STALE_AFTER_S) -> dict[str, int]:
