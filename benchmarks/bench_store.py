@@ -93,6 +93,7 @@ def main() -> None:
         mid = runs // 2
         for mode, linger in (("each call opens the file", 0.0), ("calls in a burst, 50 ms pin", LINGER_S)):
             store._db.linger_s = linger
+            time.sleep(0.2)  # the pin of the previous calls has gone
             tag = f" [{mode}]"
             steps["run_results (one run)" + tag] = timed(lambda: store.run_results(mid), n)
             steps["get_evidence (miss)" + tag] = timed(lambda: store.get_evidence("v1", "faces", "1", "k"), n)
@@ -107,7 +108,6 @@ def main() -> None:
             rid = store.start_run("vb", "evidence", "1.0", {}, {})
             steps["add_dimension_result" + tag] = timed(lambda: store.add_dimension_result(
                 rid, {"dimension": "lens", "status": "scored", "score": 3.0, "backend": "evidence"}), n)
-            time.sleep(0.2)  # let the pin go between modes
         steps["prune_runs --dry-run"] = timed(lambda: store.prune_runs(0, dry_run=True), 5)
         t = time.perf_counter()
         pruned = store.prune_runs(0)

@@ -4,8 +4,8 @@ waiting for another process's lock, and the `Repository` base every table group 
 DuckDB locks a database file per *process*: while one process has it open read-write, no other process
 can open it at all. So a file store holds no connection while it is idle. Every read and every write
 transaction opens a connection, runs and closes it. Opening is the cost: DuckDB builds a database
-instance each time (measured 11-15 ms on a quiet 2-core machine, whatever the file's size, and
-50-150 ms when that machine is loaded; `benchmarks/bench_store.py`). While one connection is open,
+instance each time (a bare connect + close measured 11-25 ms on a quiet 2-core machine, whatever the
+file's size, and 55-150 ms when that machine is loaded; `benchmarks/bench_store.py`). While one connection is open,
 another to the same file in this process reuses the instance and costs about 0.5 ms. So after an
 operation the store keeps a *pin* (an idle connection) for `LINGER_S`, which lets a burst of calls
 (a stored result, the next cache lookup: in a diagnosis most calls follow the previous one within
