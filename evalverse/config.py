@@ -11,11 +11,33 @@ from platformdirs import user_data_dir
 from pydantic import BaseModel, Field
 
 APP_NAME = "evalverse"
+# The longest a process waits for another's lock on the results database before failing. An EvalVerse
+# process keeps the file for one transaction (milliseconds; the largest, the leaderboard seed import,
+# took 0.15 s on a loaded 2-core machine) plus a 50 ms linger, and hands it over within about a second
+# when another process asks (evalverse.store.base). 30 s rides out heavy contention between the app and
+# several CLI runs, while a stuck foreign holder (a DuckDB shell left open) still fails within a wait a
+# person accepts. EVALVERSE_DB_LOCK_TIMEOUT overrides it.
+DEFAULT_DB_LOCK_TIMEOUT_S = 30.0
 
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        from evalverse.errors import InputError
+
+        raise InputError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return seconds
 
 
 class MediaLimits(BaseModel):
@@ -40,6 +62,8 @@ class Settings(BaseModel):
     db_path: Path
     models_dir: Path
     media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
+    # how long to wait for another process's lock on db_path before failing (see evalverse.store.base)
+    db_lock_timeout_s: float = Field(DEFAULT_DB_LOCK_TIMEOUT_S, ge=0)
     limits: MediaLimits = MediaLimits()
     judge: JudgeSettings = JudgeSettings()
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)  # cores one diagnosis's operators may use
@@ -62,6 +86,7 @@ class Settings(BaseModel):
         return cls(
             data_dir=data_dir,
             db_path=_env_path("EVALVERSE_DB", data_dir / "evalverse.duckdb"),
+            db_lock_timeout_s=_env_seconds("EVALVERSE_DB_LOCK_TIMEOUT", DEFAULT_DB_LOCK_TIMEOUT_S),
             models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
             media_dir=Path(media).expanduser() if media else None,
             limits=limits,

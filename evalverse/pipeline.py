@@ -9,6 +9,9 @@
 - {"type": "decode", "frames", "width", "height", "audio": bool, "seconds", "meta": VideoMeta dict with the decode
   facts (frames decoded, damage and where), "damage": one-line warning or None}; from here on `meta` (the
   report's too) is the decoded one
+- {"type": "resumed", "run_id", "done": [dimension ids]}: an interrupted run with these exact inputs (same
+  provenance) is finished instead of started again; its stored results follow as dimension_done events and only
+  the other dimensions (and the operators they need) are computed
 - {"type": "operator_start", "operator", "index", "total"}
 - {"type": "operator_done", "operator", "index", "total", "status", "backend", "seconds", "cached", "message",
   "results"}
@@ -41,7 +44,7 @@ from evalverse.errors import InputError
 from evalverse.jsonable import to_plain as _plain
 from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
 from evalverse.operators.evidence import Evidence
-from evalverse.provenance import canonical_hash, data_versions, run_provenance
+from evalverse.provenance import canonical_hash, data_versions, provenance_hash, run_provenance
 from evalverse.taxonomy import Dimension, Gate, TaskMode, Taxonomy, load_taxonomy
 
 N_FRAMES = 8  # frames shown to a VLM judge per dimension
@@ -228,10 +231,12 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
                "options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"}},
         settings={"dimensions": [d.id for d in dims], "frames": n_frames, "prompt": prompt, "mode": task_mode.value,
                   "reference_sha256": sha256_file(ref_path) if ref_path else None})
-    run_settings = {"provenance": provenance["hash"]}
+    prov_hash = provenance_hash(provenance)
+    provenance = provenance | {"hash": prov_hash}  # as reported; the store files the run under the same hash
+    run_settings = provenance["settings"]
     if store is not None and use_cache:
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
-                                       mode=task_mode.value, operator_versions=op_versions)
+                                       mode=task_mode.value, operator_versions=op_versions, provenance=prov_hash)
         if run_id is not None:
             meta = with_decode_facts(meta, (store.get_video(meta.content_hash) or {}).get("meta"))
             order = {d.id: i for i, d in enumerate(dims)}
@@ -253,14 +258,27 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     # so the first cards arrive before the slow operators (faces, speech) finish
     context = JudgeContext(taxonomy=tax, meta=meta, frames=sample_frames(video.frames, video.times, n_frames),
                            evidence=records, prompt=prompt, reference=ref_path, mode=task_mode, settings=settings)
-    run_id = None
+    run_id, resumed = None, []
     if store is not None:
         store.upsert_video(meta.content_hash, str(video_path), meta.model_dump(mode="json"))
-        run_id = store.start_run(meta.content_hash, backend.name, judge_version, op_versions, run_settings,
-                                 prompt=prompt, mode=task_mode.value)
-    needed = {dim.id: _closure(operators_for([dim]), names) for dim in dims}
-    pending = list(dims)
-    by_id: dict[str, dict[str, Any]] = {}
+        key = dict(settings_key=run_settings, prompt=prompt, mode=task_mode.value, operator_versions=op_versions)
+        run_id = store.find_resumable_run(meta.content_hash, backend.name, judge_version, provenance=prov_hash,
+                                          **key) if use_cache else None
+        if run_id is not None:  # an interrupted run with these exact inputs: finish it instead of starting again
+            done = set(store.resume_run(run_id)["done"])
+            resumed = [r for r in store.run_results(run_id) if r["dimension"] in done]
+        else:
+            run_id = store.start_run(meta.content_hash, backend.name, judge_version, op_versions, run_settings,
+                                     prompt=prompt, mode=task_mode.value,
+                                     provenance={k: v for k, v in provenance.items() if k != "hash"})
+    by_id: dict[str, dict[str, Any]] = {r["dimension"]: r for r in resumed}
+    if resumed:
+        yield {"type": "resumed", "run_id": run_id, "done": list(by_id)}
+        for res in resumed:
+            yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
+    pending = [d for d in dims if d.id not in by_id]
+    names = operators_for(pending)  # a resumed run computes only what its remaining dimensions need
+    needed = {dim.id: _closure(operators_for([dim]), names) for dim in pending}
     judge_seconds = 0.0
 
     def judge_ready() -> Iterator[dict[str, Any]]:
@@ -270,7 +288,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
             t_judge = time.perf_counter()
             for event in backend.judge(dim, context):
                 if event.kind == "done":
-                    res = event.data["result"].model_dump(mode="json") | {"provenance_hash": provenance["hash"]}
+                    res = event.data["result"].model_dump(mode="json") | {"provenance_hash": prov_hash}
                     by_id[dim.id] = res
                     if store is not None:
                         store.add_dimension_result(run_id, res)

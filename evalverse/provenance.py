@@ -44,6 +44,11 @@ def data_versions() -> dict[str, str]:
 
 def run_provenance(*, data: dict[str, str], operators: dict[str, dict[str, Any]], judge: dict[str, Any],
                    settings: dict[str, Any]) -> dict[str, Any]:
-    """The provenance record of one run, with its `hash` (over everything else in it)."""
-    body = {"data": dict(sorted(data.items())), "operators": operators, "judge": judge, "settings": settings}
-    return {**body, "hash": canonical_hash(body)}
+    """The provenance record of one run (its identity is `provenance_hash` of it)."""
+    return {"data": dict(sorted(data.items())), "operators": operators, "judge": judge, "settings": settings}
+
+
+def provenance_hash(provenance: dict[str, Any]) -> str:
+    """The full sha256 of the record's canonical JSON: the same value the store files a run under
+    (evalverse.store.provenance_hash), so a result, its run and the report name one hash."""
+    return canonical_hash(provenance, length=64)

@@ -11,8 +11,8 @@ from fake_openai import Server
 from evalverse.judge import JudgeContext, make_judge
 from evalverse.judge.protocol import Frame
 from evalverse.media.types import VideoMeta
-from evalverse.operators.base import EvidenceRecord
 from evalverse.taxonomy import load_taxonomy
+from judge_records import record
 
 TAX = load_taxonomy(Path(__file__).parent / "fixtures" / "judge_taxonomy.yaml")
 
@@ -29,7 +29,7 @@ def context() -> JudgeContext:
                      width=64, height=48, coded_width=64, coded_height=48, vcodec="h264", has_audio=False)
     rng = np.random.default_rng(0)
     frames = [Frame(time=t, image=rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)) for t in (0.0, 1.0)]
-    ev = {"quality": EvidenceRecord(operator="quality", version="1", results={"sharpness": 412.0})}
+    ev = {"quality": record("quality", sharpness=412.0)}
     return JudgeContext(taxonomy=TAX, meta=meta, frames=frames, evidence=ev, prompt="a lighthouse")
 
 

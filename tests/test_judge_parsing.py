@@ -85,8 +85,8 @@ def test_reply_table(reply, ok, expect):
         assert p.error is None
     else:
         assert p.error and expect.lower() in p.error.lower()
-        # a failed parse carries no usable verdict: callers must not score it
-        assert p.score is None or not p.ok
+        # (a failed parse may keep what it read, e.g. a score; the chat judge records it as unparsed without a
+        # score: tests/test_judge_openai.py::test_still_malformed_after_repair_is_unparsed_without_score)
 
 
 def test_missing_and_unknown_answers_are_warned_not_invented():

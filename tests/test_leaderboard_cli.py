@@ -210,19 +210,32 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "evalverse.cli", "leaderboard", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_empty_store_says_to_run_load_end_to_end(tmp_path: Path, monkeypatch):
+def test_fresh_store_is_seeded_like_the_app_end_to_end(tmp_path: Path, monkeypatch):
+    """Issue 13.12: `leaderboard table` on a fresh machine shows the bundled seed instead of asking for `load`."""
     db = tmp_path / "sub" / "e.duckdb"
-    proc = _cli("table", db=db)  # no file at all
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "evalverse leaderboard load" in proc.stderr and not db.exists()
-    Store.open(db).close()  # a database without leaderboard rows
-    proc = _cli("alignment", "--json", db=db)
-    assert proc.returncode == 2 and "evalverse leaderboard load" in proc.stderr and proc.stdout == ""
-    proc = _cli("load", db=db)  # EVALVERSE_DB is honoured
+    proc = _cli("table", "--json", db=db)  # no file at all: created and seeded (EVALVERSE_DB is honoured)
     assert proc.returncode == 0, proc.stderr
-    monkeypatch.setenv("EVALVERSE_DB", str(db))
+    records = json.loads(proc.stdout)
+    seed = {(r["model"], r["dimension"]): float(r["machine_win_ratio"]) for r in _seed_rows()}
+    assert {(r["model"], r["dimension"]): r["machine"] for r in records} == seed
+    assert "first use of" in proc.stderr and "172 win ratios" in proc.stderr and db.exists()
+    again = _cli("table", "--json", db=db)  # seeded once: the second call imports nothing
+    assert again.returncode == 0 and "first use" not in again.stderr and json.loads(again.stdout) == records
+
+    empty = tmp_path / "empty.duckdb"
+    Store.open(empty).close()  # a database without leaderboard rows, as the app would find it
+    monkeypatch.setenv("EVALVERSE_DB", str(empty))
     result = _invoke("alignment", "--json")
-    assert result.exit_code == 0 and len(json.loads(result.output)) == 18
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 18
+    with Store.open(empty, read_only=True) as store:
+        assert store.counts()["leaderboard_win_ratios"] == 172 and store.counts()["generation_models"] == 11
+
+
+def test_unknown_source_says_how_to_load_it(loaded: Path):
+    proc = _cli("table", "--source", "mine", db=loaded)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert "no win ratios for source 'mine'" in proc.stderr and "evalverse leaderboard load --source mine" in proc.stderr
 
 
 def test_shipped_table3_is_the_shared_copy(paper_csv, shared_dir):

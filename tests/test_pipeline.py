@@ -121,3 +121,37 @@ def test_shared_media_gates_and_scores(settings, shared_media):
                 assert 1.0 <= r["score"] <= 5.0 and any(ch.isdigit() for ch in r["rationale"])
             else:
                 assert r["score"] is None and (r["gate_reason"] or r["status"] == "error")
+
+
+def test_interrupted_run_is_resumed_not_restarted(settings, clips):
+    """A diagnosis killed half way leaves an unfinished run; the same diagnosis again finishes that run: the
+    dimensions already stored are kept and only the others are judged (issue 13.6)."""
+    store = Store.memory()
+    dims = "visual_quality,chromaticity,rhythm,logic"
+    stream = diagnose_stream(clips["cuts"], settings, dimensions=dims, store=store, prompt="two cuts")
+    done = []
+    for ev in stream:
+        if ev["type"] == "dimension_done":
+            done.append(ev["dimension"])
+            if len(done) == 2:
+                break
+    stream.close()  # the process "dies" here: the run is never finished
+    (run,) = store.list_runs()
+    with store._write() as con:  # its owner is gone (a pid that cannot exist)
+        con.execute("UPDATE eval_runs SET owner_pid = 2147483646 WHERE id = ?", [run["id"]])
+    events = list(diagnose_stream(clips["cuts"], settings, dimensions=dims, store=store, prompt="two cuts"))
+    resumed = next(e for e in events if e["type"] == "resumed")
+    assert resumed["run_id"] == run["id"] and resumed["done"] == done
+    judged = {e["dimension"] for e in events if e["type"] == "judge" and e["kind"] == "start"}
+    assert judged == set(dims.split(",")) - set(done)  # the stored ones were not judged again
+    report = events[-1]["report"]
+    assert report["run_id"] == run["id"] and sorted(r["dimension"] for r in report["results"]) == sorted(dims.split(","))
+    assert {r["provenance_hash"] for r in store.run_results(run["id"])} == {report["provenance"]["hash"]}
+    assert store.get_run(run["id"])["status"] == "finished"
+
+
+def test_provenance_hash_is_one_value_for_report_run_and_results(settings, clips):
+    store = Store.memory()
+    report = diagnose(clips["silent"], settings, dimensions="visual_quality", store=store, prompt="p")
+    run = store.get_run(report["run_id"])
+    assert run["provenance_hash"] == report["provenance"]["hash"] == report["results"][0]["provenance_hash"]

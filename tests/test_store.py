@@ -270,8 +270,10 @@ def test_database_in_use_by_another_process(tmp_path: Path):
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
-        with pytest.raises(StoreError, match="in use by another process"):
-            Store.open(path)
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"in use by another process \(.*PID \d+\) and stayed locked for 0.5 s"):
+            Store.open(path, lock_timeout_s=0.5)
+        assert time.monotonic() - started >= 0.5  # it waited for the lock before giving up
     finally:
         holder.kill()
         holder.wait()

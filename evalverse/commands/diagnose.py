@@ -31,9 +31,7 @@ def diagnose(
     settings = Settings.from_env()
     if db is not None:
         settings = settings.model_copy(update={"db_path": db})
-    store, warning = Store.open_or_memory(settings)
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
+    store = Store.from_settings(settings)  # never an in-memory stand-in: a run id printed is a run stored
     report = None
     try:
         for event in diagnose_stream(video, settings, prompt=prompt, reference=reference, mode=mode, judge=judge,

@@ -106,9 +106,7 @@ def evidence(
     settings = Settings.from_env()
     if db is not None:
         settings = settings.model_copy(update={"db_path": db})
-    store, warning = Store.open_or_memory(settings)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    store = Store.from_settings(settings)  # the file or a clear error, never a silent in-memory stand-in
 
     def progress(event: dict) -> None:
         if not as_json and event["type"] == "operator_start":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,25 +17,38 @@ app = typer.Typer(no_args_is_help=True, help="leaderboard commands")
 DB_HELP = "DuckDB file (default: EVALVERSE_DB or the data folder)"
 
 
-def _db_path(db: Optional[Path]) -> Path:
+def _settings(db: Optional[Path]):
     from evalverse.config import Settings
 
-    return db if db is not None else Settings.from_env().db_path
+    settings = Settings.from_env()
+    return settings if db is None else settings.model_copy(update={"db_path": db})
 
 
-def _open_for_reading(db: Optional[Path]):
+def _open_seeded(db: Optional[Path]):
+    """The store to read the leaderboard from. A fresh or empty store is first seeded from leaderboard_data/
+    (as the app does on its first start); a file this user cannot write is read as it is."""
+    from evalverse.leaderboard.data import load_seed_if_empty
     from evalverse.store import Store
 
-    path = _db_path(db)
-    if not path.exists():
-        raise DataError(f"no database at {path}: run `evalverse leaderboard load` first (or pass --db)")
-    return Store.open(path, read_only=True)
+    settings = _settings(db)
+    if settings.db_path.exists() and not os.access(settings.db_path, os.W_OK):
+        return Store.from_settings(settings, read_only=True)
+    store = Store.from_settings(settings)
+    try:
+        summary = load_seed_if_empty(store)
+    except BaseException:
+        store.close()
+        raise
+    if summary is not None:
+        typer.echo(f"first use of {store.path}: {summary.describe()}", err=True)
+    return store
 
 
 def _empty(path: str, source: str) -> DataError:
-    return DataError(
-        f"the leaderboard in {path} has no win ratios for source {source!r}: run `evalverse leaderboard load` first"
-    )
+    from evalverse.leaderboard.data import SEED_SOURCE
+
+    how = "`evalverse leaderboard load`" if source == SEED_SOURCE else f"`evalverse leaderboard load --source {source} --csv FILE`"
+    return DataError(f"the leaderboard in {path} has no win ratios for source {source!r}: import them with {how}")
 
 
 def _clean(value: Any) -> Any:
@@ -57,7 +71,7 @@ def load(
     from evalverse.leaderboard import data
     from evalverse.store import Store
 
-    with Store.open(_db_path(db)) as store:
+    with Store.from_settings(_settings(db)) as store:
         summary = data.load_seed(store, csv or data.SEED_CSV, models or data.SEED_MODELS, source=source)
         typer.echo(f"{summary.describe()} into {store.path}")
 
@@ -68,12 +82,12 @@ def table(
     db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to show"),
 ) -> None:
-    """Model × dimension table of machine/human win ratios."""
+    """Model × dimension table of machine/human win ratios (a fresh store is seeded first, as the app does)."""
     import pandas as pd
 
     from evalverse.leaderboard.data import leaderboard_frame
 
-    with _open_for_reading(db) as store:
+    with _open_seeded(db) as store:
         frame = leaderboard_frame(store, source)
         if frame.empty:
             raise _empty(store.path, source)
@@ -103,7 +117,7 @@ def alignment(
 
     from evalverse.leaderboard.data import alignment_frame
 
-    with _open_for_reading(db) as store:
+    with _open_seeded(db) as store:
         frame = alignment_frame(store, source)
         if frame.empty:
             raise _empty(store.path, source)

@@ -13,13 +13,11 @@ without code changes. A weights file naming an unknown id or a non-positive weig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import yaml
-
 from evalverse.errors import DataError
+from evalverse.judge.datafile import load_cached
 from evalverse.taxonomy import AnswerType, Dimension, Polarity, Question, Taxonomy
 
 WEIGHTS_PATH = Path(__file__).with_name("weights.yaml")
@@ -32,6 +30,7 @@ class Weights:
     default_sub_dimension: float = 1.0
     questions: Mapping[str, float] = field(default_factory=dict)
     sub_dimensions: Mapping[str, float] = field(default_factory=dict)
+    digest: str = ""  # hash of the file's canonical content (run provenance, cache key)
 
     def question(self, qid: str) -> float:
         return self.questions.get(qid, self.default_question)
@@ -48,15 +47,11 @@ class Weights:
 
 
 def load_weights(path: str | Path | None = None) -> Weights:
-    return _load(str(path or WEIGHTS_PATH))
+    """The weights file at `path` (default: the packaged `weights.yaml`), validated; re-read when it changes."""
+    return load_cached(path or WEIGHTS_PATH, "judge weights", _build)
 
 
-@lru_cache(maxsize=4)
-def _load(path: str) -> Weights:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read judge weights {path}: {exc}") from exc
+def _build(raw: dict, digest: str, path: Path) -> Weights:
     try:
         weights = Weights(
             version=str(raw.get("version", "unversioned")),
@@ -64,6 +59,7 @@ def _load(path: str) -> Weights:
             default_sub_dimension=float(raw.get("default_sub_dimension_weight", 1.0)),
             questions={str(k): float(v) for k, v in (raw.get("questions") or {}).items()},
             sub_dimensions={str(k): float(v) for k, v in (raw.get("sub_dimensions") or {}).items()},
+            digest=digest,
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"judge weights {path} are malformed: {exc}") from exc

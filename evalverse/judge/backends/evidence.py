@@ -1,19 +1,22 @@
 """`evidence` judge: offline and deterministic. Answers only what operator evidence can answer.
 
-For each ungated question with a `check` (taxonomy), the check in `evalverse.judge.checks` answers it
-with a basis citing numbers and times, or says why it cannot ("not answerable: ..."). Questions without
-a check need a vision-language model: they are marked answerable=False ("needs a VLM"). The rationale
-is written from those facts; the reflection lists operators that contradict each other. The dimension
-is scored from the answered questions (`scoring.aggregate`) only when at least MIN_ANSWERED questions
-and MIN_SHARE of the asked ones were answered; otherwise it is `not_judged` with the reason and no
-score: a score is never invented from too little evidence.
+For each ungated question with a `check` (taxonomy), the check (`evalverse.judge.checks`, defined in
+`judge/checks.yaml`) answers it with a basis citing numbers, thresholds, units and times, or says why it
+cannot ("not answerable: ..."). Questions without a check need a vision-language model: they are marked
+answerable=False ("needs a VLM"). The rationale is written from those facts; the reflection lists
+operators that contradict each other. The dimension is scored from the answered questions
+(`scoring.aggregate`) only when at least `coverage.min_answered` questions and `coverage.min_share` of the
+asked ones were answered (checks.yaml); otherwise it is `not_judged` with the reason and no score: a score
+is never invented from too little evidence.
+
+Options: `checks=` a path to another checks file (tests, experiments); it is validated like the packaged one.
 """
 from __future__ import annotations
 
 import math
 from typing import ClassVar, Iterator
 
-from evalverse.judge.checks import EvidenceView, run_check
+from evalverse.judge.checks import CheckView, Checks, load_checks, run_check
 from evalverse.judge.gating import ActiveDimension
 from evalverse.judge.protocol import JudgeBackend, JudgeContext, done
 from evalverse.judge.reflection import contradictions, score_claims
@@ -21,8 +24,6 @@ from evalverse.judge.scoring import aggregate, load_weights, question_score
 from evalverse.judge.types import DimensionResult, JudgeEvent, QuestionAnswer
 from evalverse.registry import Backend, register
 
-MIN_ANSWERED = 2
-MIN_SHARE = 1 / 3
 NEEDS_VLM = "needs a VLM: no objective check answers this question"
 
 
@@ -36,10 +37,17 @@ class EvidenceJudge(JudgeBackend):
         Backend("checks", weights="none (rules on operator evidence)", licence="Apache-2.0"),
     )
 
+    def __init__(self, settings=None, **options) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(settings, **options)
+        self.checks: Checks = load_checks(options.get("checks"))  # validated now: a bad file fails at start-up
+        self._checked: set[int] = set()
+
     def _judge_active(self, active: ActiveDimension, context: JudgeContext) -> Iterator[JudgeEvent]:
         dim = active.dimension
-        ev = EvidenceView(records=context.evidence, meta=context.meta, shots=context.shots, prompt=context.prompt,
-                          reference=context.reference)
+        if id(context.taxonomy) not in self._checked:  # every check the taxonomy names must resolve
+            self.checks.check_against(context.taxonomy)
+            self._checked.add(id(context.taxonomy))
+        ev = CheckView(evidence=context.evidence, prompt=context.prompt, reference=context.reference)
         result = DimensionResult(dimension=dim.id, status="not_judged", backend=self.name, backend_version=self.version)
         lines: list[str] = []
         scores: dict[str, float | None] = {}
@@ -50,7 +58,7 @@ class EvidenceJudge(JudgeBackend):
                     qa = QuestionAnswer(question_id=q.id, answer=None, answerable=False, basis=NEEDS_VLM)
                 else:
                     checks[q.id] = q.check
-                    res = run_check(q.check, ev)
+                    res = run_check(q.check, ev, self.checks)
                     answer = res.answer
                     if answer is not None and q.polarity.value == "negative":
                         answer = not answer  # checks report "desirable"; a negative question asks about the defect
@@ -70,7 +78,8 @@ class EvidenceJudge(JudgeBackend):
         result.evidence_used = sorted(set(ev.used))
         coverage = (f"{answered} of {asked} questions answered from evidence ({needs_vlm} need a VLM, "
                     f"{asked - answered - needs_vlm} lacked evidence)")
-        enough = answered >= MIN_ANSWERED and answered >= math.ceil(MIN_SHARE * asked)
+        cov = self.checks.coverage
+        enough = answered >= cov.min_answered and answered >= math.ceil(cov.min_share * asked)
         if enough:
             agg = aggregate(dim, scores, tuple(context.taxonomy.score_scale), load_weights(), asked=scores.keys())
             result.score, result.sub_scores, result.status = agg.score, agg.sub_scores, "scored"
@@ -81,7 +90,7 @@ class EvidenceJudge(JudgeBackend):
         result.rationale = "\n".join(head + lines + [coverage + "."])
         if not enough:
             why = (f"needs a VLM: only {answered} of {asked} questions can be answered from evidence "
-                   f"(at least {max(MIN_ANSWERED, math.ceil(MIN_SHARE * asked))} needed)")
+                   f"(at least {max(cov.min_answered, math.ceil(cov.min_share * asked))} needed)")
             result.rationale += f"\nNot judged: {why}."
             result.gate_reason = why  # the reason there is no score (for gated and not_judged alike)
             yield JudgeEvent(kind="score", dimension=dim.id, text="not judged", data={"score": None, "reason": why,
