@@ -19,12 +19,14 @@ import pandas as pd
 
 from evalverse.errors import InputError, StoreError
 from evalverse.store import migrations
+from evalverse.store.annotation import ANNOTATION_TABLES, AnnotationRepository  # humans (0005)
+from evalverse.store.judgments import JudgmentRepository  # humans (0005)
 from evalverse.store.serialise import canonical_key, dumps, loads
 
 MEMORY = ":memory:"
 QaStatus = Literal["pass", "fail", "pending"]
 _QA = ("pass", "fail", "pending")
-_WINNERS = ("a", "b", "tie")
+_WINNERS = ("a", "b", "tie", "both_bad")  # both_bad: migration 0005
 _STATUSES = ("scored", "gated", "not_judged", "unparsed", "error")  # evalverse.judge.types.ResultStatus
 
 
@@ -50,7 +52,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
     return result
 
 
-class Store:
+class Store(AnnotationRepository, JudgmentRepository):
     """Open with `Store.open(path)`, `Store.memory()` or `Store.open_or_memory(settings)`; close or use `with`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
@@ -421,7 +423,7 @@ class Store:
         video_a: str | None = None,
         video_b: str | None = None,
     ) -> int:
-        """One side-by-side judgment: `winner` is 'a', 'b' or 'tie'. Returns its id."""
+        """One side-by-side judgment: `winner` is 'a', 'b', 'tie' or 'both_bad'. Returns its id."""
         if winner not in _WINNERS:
             raise InputError(f"winner must be one of {_WINNERS}, not {winner!r}")
         _check_qa(qa_status)
@@ -532,7 +534,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Rows per table, for diagnostics and the CLI."""
         tables = ("videos", "eval_runs", "dimension_results", "evidence", "generation_models", "test_cases",
-                  "human_pairwise", "human_pointwise", "leaderboard_win_ratios")
+                  "human_pairwise", "human_pointwise", "leaderboard_win_ratios") + ANNOTATION_TABLES
         with self._cursor() as cur:  # fixed table names, no input reaches this SQL
             return {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
 
