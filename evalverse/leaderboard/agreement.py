@@ -154,31 +154,29 @@ def pairwise_agreement_rate(df: pd.DataFrame, unit: str = "unit", rater: str = "
     """(share of agreeing rater pairs, number of rater pairs) over units rated by two or more raters:
     two raters agree on a unit when they gave the same value."""
     part = df[[unit, rater, value]].dropna().drop_duplicates([unit, rater], keep="last")
-    agree = pairs = 0
-    for _, group in part.groupby(unit, sort=False):
-        counts = group[value].astype(str).value_counts().to_numpy()
-        m = counts.sum()
-        if m < 2:
-            continue
-        pairs += m * (m - 1) // 2
-        agree += int((counts * (counts - 1) // 2).sum())
-    return (agree / pairs if pairs else float("nan"), int(pairs))
+    if part.empty:
+        return (float("nan"), 0)
+    counts = part.assign(_v=part[value].astype(str)).groupby([unit, "_v"]).size()
+    per_unit = counts.groupby(level=0).sum()
+    pairs = int((per_unit * (per_unit - 1) // 2).sum())
+    agree = int((counts * (counts - 1) // 2).sum())
+    return (agree / pairs if pairs else float("nan"), pairs)
 
 
 def preferences_from_scores(df: pd.DataFrame, group: str = "group", item: str = "item", rater: str = "rater",
                             score: str = "score") -> pd.DataFrame:
     """Each rater's implied preference on every two items of the same group (e.g. the videos of one
-    prompt) they both scored: rows unit ('item_a|item_b', items sorted), rater, value in a/b/tie."""
-    rows = []
+    prompt) they both scored: rows unit ('group|item_a|item_b', items sorted), rater, value in a/b/tie."""
     part = df[[group, item, rater, score]].dropna()
-    for (g, r), sub in part.groupby([group, rater], sort=False):
-        items = sub.groupby(item)[score].mean().sort_index()
-        names, vals = list(items.index), items.to_numpy(dtype=float)
-        for i in range(len(names)):
-            for j in range(i + 1, len(names)):
-                outcome = "a" if vals[i] > vals[j] else "b" if vals[i] < vals[j] else "tie"
-                rows.append({"unit": f"{g}|{names[i]}|{names[j]}", "rater": r, "value": outcome})
-    return pd.DataFrame(rows, columns=["unit", "rater", "value"])
+    if part.empty:
+        return pd.DataFrame(columns=["unit", "rater", "value"])
+    mean = part.groupby([group, rater, item], as_index=False)[score].mean()
+    pairs = mean.merge(mean, on=[group, rater], suffixes=("_a", "_b"))
+    pairs = pairs[pairs[f"{item}_a"].astype(str) < pairs[f"{item}_b"].astype(str)]
+    sa, sb = pairs[f"{score}_a"].to_numpy(), pairs[f"{score}_b"].to_numpy()
+    value = np.where(sa > sb, "a", np.where(sa < sb, "b", "tie"))
+    unit = pairs[group].astype(str) + "|" + pairs[f"{item}_a"].astype(str) + "|" + pairs[f"{item}_b"].astype(str)
+    return pd.DataFrame({"unit": unit.to_numpy(), "rater": pairs[rater].to_numpy(), "value": value})
 
 
 def consensus_agreement(df: pd.DataFrame, unit: str = "unit", rater: str = "rater",
@@ -186,18 +184,22 @@ def consensus_agreement(df: pd.DataFrame, unit: str = "unit", rater: str = "rate
     """Per rater, on labels: the share of their units where their label equals the others' majority label
     (units where the others have no single majority are skipped). Columns rater, n, agreement."""
     part = df[[unit, rater, value]].dropna().drop_duplicates([unit, rater], keep="last")
-    part = part.assign(_v=part[value].astype(str))
-    hits: dict[Any, list[int]] = {}
-    for _, group in part.groupby(unit, sort=False):
-        if len(group) < 2:
-            continue
-        for r, mine in zip(group[rater], group["_v"]):
-            counts = group.loc[group[rater] != r, "_v"].value_counts()
-            if counts.empty or (len(counts) > 1 and counts.iloc[0] == counts.iloc[1]):
-                continue
-            hits.setdefault(r, []).append(int(counts.index[0] == mine))
-    rows = [{"rater": r, "n": len(h), "agreement": float(np.mean(h))} for r, h in hits.items()]
-    return pd.DataFrame(rows, columns=["rater", "n", "agreement"])
+    if part.empty:
+        return pd.DataFrame(columns=["rater", "n", "agreement"])
+    labels = part[value].astype(str)
+    cats = sorted(labels.unique())
+    code = labels.map({c: i for i, c in enumerate(cats)}).to_numpy()
+    table = pd.crosstab(part[unit], labels).reindex(columns=cats, fill_value=0)
+    counts = table.loc[part[unit]].to_numpy().astype(float)
+    counts[np.arange(len(code)), code] -= 1.0  # the others' labels
+    top = np.sort(counts, axis=1)[:, ::-1]
+    runner_up = top[:, 1] if top.shape[1] > 1 else np.zeros(len(top))
+    decided = (top[:, 0] > 0) & (top[:, 0] > runner_up)
+    hit = counts.argmax(axis=1) == code
+    frame = pd.DataFrame({"rater": part[rater].to_numpy(), "hit": hit, "decided": decided})
+    frame = frame[frame["decided"]]
+    out = frame.groupby("rater")["hit"].agg(["size", "mean"]).reset_index()
+    return pd.DataFrame({"rater": out["rater"], "n": out["size"].astype(int), "agreement": out["mean"].astype(float)})
 
 
 # ---- careless work -----------------------------------------------------------------------------------

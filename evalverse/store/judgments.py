@@ -130,6 +130,10 @@ class JudgmentRepository:
             [suite, suite],
         )
 
+    def submission_index(self) -> pd.DataFrame:
+        """id → task_id of every app submission (to join judgments with their task)."""
+        return self._frame("SELECT id, task_id FROM annotation_submissions ORDER BY id")
+
     # ---- exchange ------------------------------------------------------------------------------
     def dump_humans(self) -> dict[str, list[dict[str, Any]]]:
         """Everything human, with references by uid and person name instead of local ids (no token hashes:
@@ -178,9 +182,9 @@ class JudgmentRepository:
 
             people: dict[str, int] = {}
 
-            def person(name: str) -> int:
+            def person(name: str, created_at: datetime | None = None) -> int:
                 if name not in people:
-                    people[name] = _ensure_person(con, name, now)
+                    people[name] = _ensure_person(con, name, created_at or now)
                 return people[name]
 
             for s in bundle.get("source", []):
@@ -189,7 +193,7 @@ class JudgmentRepository:
                 count("source", "unchanged" if known else "added")
             for a in bundle.get("annotator", []):
                 known = con.execute("SELECT 1 FROM annotators WHERE name = ?", [a["name"]]).fetchall()
-                person(a["name"])
+                person(a["name"], a.get("created_at"))
                 count("annotator", "unchanged" if known else "added")
             task_ids: dict[str, int] = {}
             for t in bundle.get("task", []):
