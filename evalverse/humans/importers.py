@@ -62,12 +62,14 @@ class _Rows:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[str] = []
+        self.lines: set[int] = set()
         self._hashes: dict[Path, str] = {}
         self.hashed: set[str] = set()
         self.named: set[str] = set()
 
     def bad(self, line: int, column: str, why: str) -> None:
         self.problems.append(f"line {line}, {column}: {why}")
+        self.lines.add(line)
 
     def video(self, value: str) -> tuple[str | None, str]:
         """(content hash or None, name) of a video given as a path or a name."""
@@ -107,7 +109,8 @@ class _Rows:
         if self.problems:
             shown = self.problems[:MAX_LISTED]
             more = f"\n  ... and {len(self.problems) - MAX_LISTED} more" if len(self.problems) > MAX_LISTED else ""
-            raise DataError(f"{len(self.problems)} bad row(s) in {self.path}; nothing was imported:\n  "
+            raise DataError(f"{len(self.problems)} problem(s) in {len(self.lines)} row(s) of {self.path}; "
+                            "nothing was imported:\n  "
                             + "\n  ".join(shown) + more)
 
 

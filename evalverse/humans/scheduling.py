@@ -12,7 +12,6 @@ caller passes only items this annotator may take). Among those:
 """
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -35,7 +34,7 @@ def pair_key(a: str, b: str) -> Pair:
 
 def interval_overlap(lo1: float, hi1: float, lo2: float, hi2: float) -> float:
     """|I ∩ J| / |I ∪ J| of two closed intervals; 1 when either is unknown (NaN)."""
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lo1, hi1, lo2, hi2)):
+    if any(v is None or v != v for v in (lo1, hi1, lo2, hi2)):  # NaN != NaN
         return 1.0
     inter = min(hi1, hi2) - max(lo1, lo2)
     union = max(hi1, hi2) - min(lo1, lo2)
@@ -44,16 +43,21 @@ def interval_overlap(lo1: float, hi1: float, lo2: float, hi2: float) -> float:
     return max(0.0, inter) / union
 
 
-def informativeness(candidate: Candidate, intervals: Mapping[str, pd.DataFrame]) -> float:
-    """Mean interval overlap over the candidate's pairs and the given dimensions (1.0 without intervals)."""
-    if not intervals or not candidate.pairs:
+def _bounds(intervals: Mapping[str, pd.DataFrame]) -> list[dict[str, tuple[float, float]]]:
+    return [dict(zip(f.index, zip(f["lower"].astype(float), f["upper"].astype(float)))) for f in intervals.values()]
+
+
+def informativeness(candidate: Candidate, intervals: Mapping[str, pd.DataFrame] | list) -> float:
+    """Mean interval overlap over the candidate's pairs and the given dimensions (1.0 without intervals).
+    `intervals`: {dimension: DataFrame indexed by model with lower, upper} (or their `_bounds`)."""
+    bounds = intervals if isinstance(intervals, list) else _bounds(intervals)
+    if not bounds or not candidate.pairs:
         return 1.0
     scores = []
-    for frame in intervals.values():
+    for table in bounds:
         for a, b in candidate.pairs:
-            if a in frame.index and b in frame.index:
-                ra, rb = frame.loc[a], frame.loc[b]
-                scores.append(interval_overlap(ra["lower"], ra["upper"], rb["lower"], rb["upper"]))
+            if a in table and b in table:
+                scores.append(interval_overlap(*table[a], *table[b]))
             else:
                 scores.append(1.0)
     return sum(scores) / len(scores)
@@ -71,7 +75,12 @@ def pick(candidates: Sequence[Candidate], intervals: Mapping[str, pd.DataFrame],
         lowest = min(least.values())
         if lowest < floor:
             pool = [c for c in pool if least[c.key] == lowest]
-    scored = [(informativeness(c, intervals), -c.annotations, rng.random(), i) for i, c in enumerate(pool)]
+    bounds = _bounds(intervals)
+    memo: dict[tuple[Pair, ...], float] = {}  # items of different cases often compare the same pairs
+    for c in pool:
+        if c.pairs not in memo:
+            memo[c.pairs] = informativeness(c, bounds)
+    scored = [(memo[c.pairs], -c.annotations, rng.random(), i) for i, c in enumerate(pool)]
     return pool[max(scored)[3]]
 
 

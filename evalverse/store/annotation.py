@@ -35,6 +35,12 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
+def first(rel: duckdb.DuckDBPyConnection):
+    """The first row of a result, fetched whole (a half-read result would block the connection), or None."""
+    rows = rel.fetchall()
+    return rows[0] if rows else None
+
+
 def dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
     rel = con.execute(sql, list(params))
     names = [d[0] for d in rel.description]
@@ -175,7 +181,7 @@ class AnnotationRepository:
         person, or they have seen the task's labels as a reviewer or auditor."""
         now = _now()
         with self._write() as con:
-            task = con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]).fetchone()
+            task = first(con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]))
             if task is None:
                 raise InputError(f"no annotation task with id {task_id}")
             if task[0] is not None:
@@ -193,13 +199,13 @@ class AnnotationRepository:
                 raise InputError(f"you already labelled {', '.join(again)} on this task; a label is never overwritten")
             ids = []
             for it in items:
-                row = con.execute(
+                row = first(con.execute(
                     "INSERT INTO annotation_submissions (uid, task_id, annotator_id, dimension, ranking, outcome, note, "
                     "seconds, display_order, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     [it.get("uid") or new_uid(), task_id, annotator_id, it["dimension"],
                      None if it.get("ranking") is None else dumps(it["ranking"]), it.get("outcome"),
                      it.get("note") or "", it.get("seconds"), dumps(it["display_order"]), it.get("submitted_at") or now],
-                ).fetchone()
+                ))
                 ids.append(int(row[0]))
                 for j in (j for j in judgments if j["dimension"] == it["dimension"]):
                     insert_pairwise(con, {**j, "submission_id": row[0], "created_at": now})
@@ -233,7 +239,7 @@ class AnnotationRepository:
         reviews a submission once."""
         now = _now()
         with self._write() as con:
-            if con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]).fetchone()[0] is not None:
+            if first(con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]))[0] is not None:
                 raise InputError("this task is finalised; reviews are closed")
             _record_view(con, task_id, reviewer_id, "reviewer", now)
             ids = []
@@ -241,12 +247,12 @@ class AnnotationRepository:
                 if con.execute("SELECT 1 FROM annotation_reviews WHERE submission_id = ? AND reviewer_id = ?",
                                [r["submission_id"], reviewer_id]).fetchall():
                     raise InputError(f"you already reviewed submission {r['submission_id']}; a review is never overwritten")
-                row = con.execute(
+                row = first(con.execute(
                     "INSERT INTO annotation_reviews (uid, submission_id, reviewer_id, verdict, reason, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     [r.get("uid") or new_uid(), r["submission_id"], reviewer_id, r["verdict"], r.get("reason") or "",
                      r.get("created_at") or now],
-                ).fetchone()
+                ))
                 ids.append(int(row[0]))
         return ids
 
@@ -256,7 +262,7 @@ class AnnotationRepository:
         ('pass' / 'fail') and close the task, atomically; refused if the task changed meanwhile."""
         now = _now()
         with self._write() as con:
-            row = con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]).fetchone()
+            row = first(con.execute("SELECT finalised_at FROM annotation_tasks WHERE id = ?", [task_id]))
             if row is None or row[0] is not None:
                 raise InputError("this task is already finalised" if row else f"no annotation task with id {task_id}")
             have = {r[0] for r in con.execute("SELECT id FROM annotation_submissions WHERE task_id = ?", [task_id]).fetchall()}
@@ -284,24 +290,24 @@ def _ensure_person(con, name: str, now: datetime) -> int:
     clean = (name or "").strip()
     if not clean:
         raise InputError("a person needs a non-empty name")
-    row = con.execute("SELECT id FROM annotators WHERE name = ?", [clean]).fetchone()
+    row = first(con.execute("SELECT id FROM annotators WHERE name = ?", [clean]))
     if row is None:
-        row = con.execute("INSERT INTO annotators (name, created_at) VALUES (?, ?) RETURNING id", [clean, now]).fetchone()
+        row = first(con.execute("INSERT INTO annotators (name, created_at) VALUES (?, ?) RETURNING id", [clean, now]))
     return int(row[0])
 
 
 def _insert_task(con, task: dict[str, Any], outputs: list[dict[str, Any]], now: datetime) -> int:
-    found = con.execute("SELECT id FROM annotation_tasks WHERE uid = ?", [task["uid"]]).fetchone()
+    found = first(con.execute("SELECT id FROM annotation_tasks WHERE uid = ?", [task["uid"]]))
     if found:
         return int(found[0])
-    row = con.execute(
+    row = first(con.execute(
         "INSERT INTO annotation_tasks (uid, suite, case_key, test_case_id, prompt, mode, reference, ground_truth, "
         "dimensions, display_order, required, created_at, finalised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "RETURNING id",
         [task["uid"], task.get("suite"), task["case_key"], task.get("test_case_id"), task.get("prompt") or "",
          task["mode"], dumps(task.get("reference") or []), dumps(task.get("ground_truth")), dumps(task["dimensions"]),
          dumps(task["display_order"]), int(task["required"]), task.get("created_at") or now, task.get("finalised_at")],
-    ).fetchone()
+    ))
     for o in outputs:
         con.execute(
             "INSERT INTO annotation_outputs (task_id, slot, model, video_hash, video_path) VALUES (?, ?, ?, ?, ?)",
@@ -311,21 +317,21 @@ def _insert_task(con, task: dict[str, Any], outputs: list[dict[str, Any]], now: 
 
 
 def _has_room(con, task_id: int, annotator_id: int, now: datetime) -> bool:
-    row = con.execute("SELECT required, finalised_at FROM annotation_tasks WHERE id = ?", [task_id]).fetchone()
+    row = first(con.execute("SELECT required, finalised_at FROM annotation_tasks WHERE id = ?", [task_id]))
     if row is None or row[1] is not None:
         return False
-    blocked = con.execute(
+    blocked = first(con.execute(
         "SELECT (SELECT count(*) FROM annotation_submissions WHERE task_id = ? AND annotator_id = ?) + "
         "(SELECT count(*) FROM annotation_label_views WHERE task_id = ? AND annotator_id = ?)",
         [task_id, annotator_id, task_id, annotator_id],
-    ).fetchone()[0]
+    ))[0]
     if blocked:
         return False
-    taken = con.execute(
+    taken = first(con.execute(
         "SELECT count(*) FROM (SELECT annotator_id FROM annotation_submissions WHERE task_id = ? UNION "
         "SELECT annotator_id FROM annotation_assignments WHERE task_id = ? AND expires_at > ? AND annotator_id <> ?)",
         [task_id, task_id, now, annotator_id],
-    ).fetchone()[0]
+    ))[0]
     return int(taken) < int(row[0])
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalverse.errors import InputError
 from evalverse.store.annotation import (
-    PAIRWISE_COLUMNS, POINTWISE_COLUMNS, _ensure_person, _insert_task, _record_view, bulk_insert, dicts,
+    PAIRWISE_COLUMNS, POINTWISE_COLUMNS, _ensure_person, _insert_task, _record_view, bulk_insert, dicts, first,
 )
 from evalverse.store.serialise import dumps, loads
 
@@ -197,9 +197,9 @@ class JudgmentRepository:
                 count("annotator", "unchanged" if known else "added")
             task_ids: dict[str, int] = {}
             for t in bundle.get("task", []):
-                row = con.execute("SELECT id, finalised_at FROM annotation_tasks WHERE uid = ?", [t["uid"]]).fetchone()
+                row = first(con.execute("SELECT id, finalised_at FROM annotation_tasks WHERE uid = ?", [t["uid"]]))
                 if row is None:
-                    task_ids[t["uid"]] = _insert_task(con, t, t["outputs"], now)
+                    task_ids[t["uid"]] = _insert_task(con, {**t, "finalised_at": None}, t["outputs"], now)
                     count("task", "added")
                 else:
                     task_ids[t["uid"]] = int(row[0])
@@ -214,7 +214,7 @@ class JudgmentRepository:
 
             def task_id(uid: str) -> int:
                 if uid not in task_ids:
-                    row = con.execute("SELECT id FROM annotation_tasks WHERE uid = ?", [uid]).fetchone()
+                    row = first(con.execute("SELECT id FROM annotation_tasks WHERE uid = ?", [uid]))
                     if row is None:
                         raise InputError(f"a record refers to task {uid}, which is neither in the file nor in the store")
                     task_ids[uid] = int(row[0])
@@ -228,14 +228,14 @@ class JudgmentRepository:
                 count("assignment", "added" if added else "unchanged")
             sub_ids: dict[str, int] = {}
             for s in bundle.get("submission", []):
-                row = con.execute("SELECT id FROM annotation_submissions WHERE uid = ?", [s["uid"]]).fetchone()
+                row = first(con.execute("SELECT id FROM annotation_submissions WHERE uid = ?", [s["uid"]]))
                 if row is None:
-                    row = con.execute(
+                    row = first(con.execute(
                         "INSERT INTO annotation_submissions (uid, task_id, annotator_id, dimension, ranking, outcome, note, "
                         "seconds, display_order, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         [s["uid"], task_id(s["task"]), person(s["annotator"]), s["dimension"],
                          None if s.get("ranking") is None else dumps(s["ranking"]), s.get("outcome"), s.get("note") or "",
-                         s.get("seconds"), dumps(s["display_order"]), s["submitted_at"]]).fetchone()
+                         s.get("seconds"), dumps(s["display_order"]), s["submitted_at"]]))
                     count("submission", "added")
                 else:
                     count("submission", "unchanged")
@@ -245,7 +245,7 @@ class JudgmentRepository:
                 if uid is None:
                     return None
                 if uid not in sub_ids:
-                    row = con.execute("SELECT id FROM annotation_submissions WHERE uid = ?", [uid]).fetchone()
+                    row = first(con.execute("SELECT id FROM annotation_submissions WHERE uid = ?", [uid]))
                     if row is None:
                         raise InputError(f"a record refers to submission {uid}, which is neither in the file nor in the store")
                     sub_ids[uid] = int(row[0])
@@ -266,9 +266,9 @@ class JudgmentRepository:
                      a.get("reason") or "", a["created_at"]]).fetchall()
                 count("audit", "added" if added else "unchanged")
             for v in bundle.get("view", []):
-                before = con.execute("SELECT count(*) FROM annotation_label_views").fetchone()[0]
+                before = first(con.execute("SELECT count(*) FROM annotation_label_views"))[0]
                 _record_view(con, task_id(v["task"]), person(v["annotator"]), v["role"], v["seen_at"])
-                after = con.execute("SELECT count(*) FROM annotation_label_views").fetchone()[0]
+                after = first(con.execute("SELECT count(*) FROM annotation_label_views"))[0]
                 count("view", "added" if after > before else "unchanged")
             pairwise = [{**{k: v for k, v in p.items() if k != "submission"},
                          "submission_id": submission_id(p.get("submission"))} for p in bundle.get("pairwise", [])]
