@@ -383,12 +383,3 @@ def insert_pairwise(con, row: dict[str, Any]) -> None:
         f"INSERT INTO human_pairwise ({', '.join(PAIRWISE_COLUMNS)}) VALUES ({', '.join('?' * len(PAIRWISE_COLUMNS))})",
         [values.get(c) for c in PAIRWISE_COLUMNS],
     )
-
-
-def insert_pointwise(con, row: dict[str, Any]) -> None:
-    values = {**row, "uid": row.get("uid") or new_uid(), "qa_status": row.get("qa_status") or "pending",
-              "created_at": row.get("created_at") or _now()}
-    con.execute(
-        f"INSERT INTO human_pointwise ({', '.join(POINTWISE_COLUMNS)}) VALUES ({', '.join('?' * len(POINTWISE_COLUMNS))})",
-        [values.get(c) for c in POINTWISE_COLUMNS],
-    )
