@@ -11,6 +11,8 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
+
 from evalverse.humans.roles import issue_token
 from evalverse.humans.service import AnnotationService
 from evalverse.store import Store
@@ -103,6 +105,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # two fresh interpreters importing the stack: about half a minute on the 2-core machine
 def test_two_processes_on_one_database_file(tmp_path):
     path = tmp_path / "p.duckdb"
     with Store.open(path) as store:

@@ -106,7 +106,9 @@ class AnnotationService:
                  and len(t["submitted"] | (t["claimed"] - {me.person_id})) < t["required"]]
         if not open_:
             return None
-        tasks = {t["id"]: self.store.get_task(t["id"]) for t in open_}
+        wanted = {t["id"] for t in open_}
+        tasks = {t["id"]: t for t in self.store.annotation_tasks(suite=suite, open_only=True) if t["id"] in wanted}
+        open_ = [t for t in open_ if t["id"] in tasks]
         candidates = [scheduling.Candidate(
             key=t["id"], annotations=len(t["submitted"]),
             pairs=tuple(scheduling.pair_key(a["model"], b["model"]) for i, a in enumerate(tasks[t["id"]]["outputs"])

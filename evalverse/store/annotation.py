@@ -57,6 +57,8 @@ def _decode(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 class AnnotationRepository:
     """People, tokens, tasks, submissions, reviews and audits (see the module docstring)."""
 
+    TABLES = ANNOTATION_TABLES[1:]  # the repository-per-concern convention: the tables it owns
+
     # ---- people and tokens ---------------------------------------------------------------------
     def add_role_token(self, name: str, role: str, token_id: str, kdf: str, salt: str, token_hash: str) -> int:
         """Create the person `name` if new and give them a token for `role`; returns the person's id."""

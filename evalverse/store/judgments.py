@@ -72,6 +72,8 @@ def _same(a: Any, b: Any) -> bool:
 class JudgmentRepository:
     """Sources, bulk judgment import, provenance-rich frames, exchange dump/load."""
 
+    TABLES = ("human_sources",)  # human_pairwise / human_pointwise belong to the human-judgment repository
+
     # ---- sources and bulk import ---------------------------------------------------------------
     def import_human_judgments(self, source: dict[str, Any], pointwise: list[dict[str, Any]],
                                pairwise: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
