@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from evalverse.commands import diagnose, evidence, leaderboard, models, quiet, runs, taxonomy
+from evalverse.commands import annotators, diagnose, evidence, humans, leaderboard, models, quiet, runs, taxonomy
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -17,6 +17,8 @@ app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(leaderboard.app, name="leaderboard")
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
+app.add_typer(humans.app, name="humans")
+app.add_typer(annotators.app, name="annotators")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
 

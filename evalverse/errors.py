@@ -22,3 +22,7 @@ class StoreError(EvalVerseError):
 
 class UnavailableError(EvalVerseError):
     """A capability cannot run here (missing weights or package); the message says how to get it."""
+
+
+class AccessError(EvalVerseError):
+    """A token is missing, wrong or revoked, or its role does not allow the action."""

@@ -3,12 +3,15 @@
 Everything here takes pandas/numpy data and returns new data; nothing reads the store or the taxonomy.
 
 - Win ratios (the paper's unified comparison signal, section 7.2): a model's wins over all the
-  comparisons it took part in, a tie counting half a win.
+  comparisons it took part in, a tie counting half a win. "both_bad" (neither output acceptable) carries no
+  preference between the two and counts as a tie, as FastChat's "tie (bothbad)" vote does.
 - Correlation: Spearman (SRCC) and Pearson (PLCC) with p-values from scipy.stats, NaN-safe.
 - Percentile bootstrap intervals, deterministic for a given seed.
 - Bradley–Terry ratings by maximum likelihood (damped Newton steps on the concave log-likelihood), ties as half
   a win to each side, on an Elo-like scale: rating = 1000 + 400·log10(strength), so a 400-point gap means
   10:1 odds. The scale is anchored so that the mean rating is 1000, or so that `anchor` has exactly 1000.
+  Intervals by bootstrap (`bradley_terry_bootstrap`) or, fast enough to refit after every vote, from the
+  observed Fisher information (`bradley_terry_intervals`, a Wald interval).
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-WINNERS = ("a", "b", "tie")
+WINNERS = ("a", "b", "tie", "both_bad")
+SCORE_A = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}  # model_a's share of the point
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -45,10 +49,10 @@ def _check_outcomes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def win_ratio_from_outcomes(df: pd.DataFrame) -> pd.Series:
-    """Per model: (wins + ties/2) / comparisons, from rows model_a, model_b, winner ∈ {a, b, tie}.
+    """Per model: (wins + ties/2) / comparisons, from rows model_a, model_b, winner ∈ {a, b, tie, both_bad}.
     Indexed by model (sorted), named `win_ratio`."""
     out = _check_outcomes(df)
-    score_a = out["winner"].map({"a": 1.0, "b": 0.0, "tie": 0.5})
+    score_a = out["winner"].map(SCORE_A)
     long = pd.concat(
         [
             pd.DataFrame({"model": out["model_a"].to_numpy(), "score": score_a.to_numpy()}),
@@ -177,7 +181,7 @@ def _battle_arrays(df: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray,
     index = {m: i for i, m in enumerate(models)}
     ia = out["model_a"].map(index).to_numpy()
     ib = out["model_b"].map(index).to_numpy()
-    score_a = out["winner"].map({"a": 1.0, "b": 0.0, "tie": 0.5}).to_numpy()
+    score_a = out["winner"].map(SCORE_A).to_numpy()
     return models, ia, ib, score_a
 
 
@@ -196,6 +200,20 @@ def _log_likelihood(theta: np.ndarray, wins: np.ndarray, prior: float) -> float:
     if prior:
         ll -= prior * (np.logaddexp(0.0, -theta) + np.logaddexp(0.0, theta)).sum()
     return float(ll)
+
+
+def _information(theta: np.ndarray, games: np.ndarray, prior: float) -> np.ndarray:
+    """Observed Fisher information (minus the Hessian of the log-likelihood) at θ, for `games[i, j]` games
+    between i and j. With prior = 0 the likelihood ignores a common shift of θ; adding 1/n to every entry
+    removes that flat direction (it fixes mean θ) without changing anything else."""
+    pi = 1.0 / (1.0 + np.exp(-(theta[:, None] - theta[None, :])))
+    sig = 1.0 / (1.0 + np.exp(-theta))
+    info = -games * pi * pi.T
+    np.fill_diagonal(info, 0.0)
+    np.fill_diagonal(info, -info.sum(axis=1) + 2.0 * prior * sig * (1.0 - sig))
+    if prior == 0:
+        info = info + 1.0 / theta.size
+    return info
 
 
 def _fit_log_strength(wins: np.ndarray, prior: float, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
@@ -220,11 +238,7 @@ def _fit_log_strength(wins: np.ndarray, prior: float, max_iter: int = 100, tol: 
         pi = 1.0 / (1.0 + np.exp(-(t[:, None] - t[None, :])))  # P(i beats j)
         sig = 1.0 / (1.0 + np.exp(-t))
         grad = total - (g_mat * pi).sum(axis=1) + prior * (1.0 - 2.0 * sig)
-        info = -g_mat * pi * pi.T
-        np.fill_diagonal(info, 0.0)
-        np.fill_diagonal(info, -info.sum(axis=1) + 2.0 * prior * sig * (1.0 - sig))
-        if prior == 0:
-            info += 1.0 / idx.size  # removes the free common shift without changing the likelihood
+        info = _information(t, g_mat, prior)
         try:
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
@@ -268,7 +282,7 @@ def bradley_terry(
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> pd.Series:
-    """Bradley–Terry ratings from battles (model_a, model_b, winner ∈ {a, b, tie}), highest first.
+    """Bradley–Terry ratings from battles (model_a, model_b, winner ∈ {a, b, tie, both_bad}), highest first.
 
     P(i beats j) = s_i / (s_i + s_j); rating = 1000 + scale·log_base(s), shifted so the mean rating is 1000
     (or `anchor` is 1000). `prior` adds that many virtual wins and losses for every model against an
@@ -327,4 +341,45 @@ def bradley_terry_bootstrap(
     out = pd.DataFrame({"lower": lower, "upper": upper}, index=pd.Index(models, name="model"))
     out.insert(0, "rating", point.reindex(out.index))
     out["rank_ub"] = [1 + int((out["lower"] > up).sum()) for up in out["upper"]]
+    return out.sort_values("rating", ascending=False)
+
+
+def bradley_terry_intervals(
+    df: pd.DataFrame,
+    ci: float = 0.95,
+    *,
+    prior: float = 0.5,
+    anchor: str | None = None,
+    scale: float = SCALE,
+    base: float = BASE,
+) -> pd.DataFrame:
+    """Bradley–Terry ratings with Wald intervals from the observed Fisher information at the fit: rating ±
+    z·se, where se is the standard error of the rating as reported (relative to the mean rating, or to
+    `anchor`). One fit, no resampling: cheap enough for a scheduler that refits after every vote. Models
+    with no battles get NaN. Columns rating, lower, upper, se; highest rating first."""
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie in (0, 1), not {ci}")
+    models, ia, ib, score_a = _battle_arrays(df)
+    if not models:
+        return pd.DataFrame(columns=["rating", "lower", "upper", "se"])
+    wins = _win_matrix(len(models), ia, ib, score_a)
+    theta = _fit_log_strength(wins, prior)
+    rating = _to_ratings(theta, models, anchor, scale, base)
+    played = np.isfinite(theta)
+    se = np.full(len(models), np.nan)
+    idx = np.flatnonzero(played)
+    if idx.size:
+        t = theta[idx]
+        info = _information(t, (wins + wins.T)[np.ix_(idx, idx)], prior)
+        cov = np.linalg.pinv(info)
+        contrast = np.eye(idx.size)
+        if anchor is not None:
+            contrast = contrast - contrast[list(idx).index(models.index(anchor))]
+        else:
+            contrast = contrast - 1.0 / idx.size
+        var = np.einsum("ij,jk,ik->i", contrast, cov, contrast)
+        se[idx] = np.sqrt(np.clip(var, 0.0, None)) * scale / math.log(base)
+    z = float(sps.norm.ppf(0.5 + ci / 2))
+    out = pd.DataFrame({"rating": rating, "lower": rating - z * se, "upper": rating + z * se, "se": se},
+                       index=pd.Index(models, name="model"))
     return out.sort_values("rating", ascending=False)

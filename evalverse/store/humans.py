@@ -11,7 +11,7 @@ from evalverse.store.base import Repository, utc_now
 
 QaStatus = Literal["pass", "fail", "pending"]
 _QA = ("pass", "fail", "pending")
-_WINNERS = ("a", "b", "tie")
+_WINNERS = ("a", "b", "tie", "both_bad")  # both_bad: migration 0005
 
 
 def _check_qa(status: str) -> None:
@@ -35,7 +35,7 @@ class HumansRepository(Repository):
         video_a: str | None = None,
         video_b: str | None = None,
     ) -> int:
-        """One side-by-side judgment: `winner` is 'a', 'b' or 'tie'. Returns its id."""
+        """One side-by-side judgment: `winner` is 'a', 'b', 'tie' or 'both_bad'. Returns its id."""
         if winner not in _WINNERS:
             raise InputError(f"winner must be one of {_WINNERS}, not {winner!r}")
         _check_qa(qa_status)
