@@ -19,6 +19,7 @@ from evalverse.operators import (  # noqa: F401  (imported for their @register s
     faces,
     facial_expression,
     speech,
+    speech_quality,
     lipsync,
     audio,
 )
