@@ -42,6 +42,7 @@ class Settings(BaseModel):
     media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
     limits: MediaLimits = MediaLimits()
     judge: JudgeSettings = JudgeSettings()
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)  # cores one diagnosis's operators may use
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -64,6 +65,7 @@ class Settings(BaseModel):
             models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
             media_dir=Path(media).expanduser() if media else None,
             limits=limits,
+            **({"workers": int(os.environ["EVALVERSE_WORKERS"])} if os.environ.get("EVALVERSE_WORKERS") else {}),
             judge=JudgeSettings(
                 **{
                     key: os.environ[env]

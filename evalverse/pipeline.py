@@ -20,7 +20,13 @@
 `diagnose(...)` runs the stream and returns the report: video, content_hash, meta, prompt, reference,
 mode, judge, judge_version, run_id, cached, seconds, timings {probe, decode, operators, judge},
 operators {name: {status, backend, seconds, cached, message}}, results [DimensionResult dicts],
-summary {status: count}.
+summary {status: count}, provenance (evalverse.provenance: data hashes, operator plan, judge, settings, hash).
+
+The run cache key is the provenance hash: a changed threshold, gate, weight, taxonomy, catalogue, operator
+version or parameter, or judge makes the next diagnosis recompute. Each dimension result carries the hash.
+
+`evidence_stream(...)` is the evidence half alone (probe, decode once, operators): what `evalverse evidence`
+runs. There is one way from a file to evidence.
 """
 from __future__ import annotations
 
@@ -32,8 +38,8 @@ from evalverse.config import Settings
 from evalverse.errors import InputError
 from evalverse.jsonable import to_plain as _plain
 from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
-from evalverse.judge.scoring import load_weights
 from evalverse.operators.evidence import Evidence
+from evalverse.provenance import canonical_hash, data_versions, run_provenance
 from evalverse.taxonomy import Dimension, Gate, TaskMode, Taxonomy, load_taxonomy
 
 N_FRAMES = 8  # frames shown to a VLM judge per dimension
@@ -99,6 +105,83 @@ def _mode(mode: str | TaskMode) -> TaskMode:
         raise InputError(f"unknown mode {mode!r}; choose one of: {', '.join(m.value for m in TaskMode)}") from None
 
 
+def _probe(video_path: str | Path, settings: Settings, timings: dict[str, float]) -> Iterator[dict[str, Any]]:
+    """Probe the file (yields the probe event; the VideoMeta is the event's `_meta`, taken off before it leaves)."""
+    from evalverse.media import probe_video
+
+    t = time.perf_counter()
+    meta = probe_video(video_path, settings.limits)
+    timings["probe"] = time.perf_counter() - t
+    yield {"type": "probe", "meta": meta.model_dump(mode="json"), "seconds": round(timings["probe"], 3), "_meta": meta}
+
+
+def _decode(video_path: str | Path, settings: Settings, meta: Any, timings: dict[str, float]) -> tuple[Any, dict]:
+    from evalverse.media import decode_video
+
+    t = time.perf_counter()
+    video = decode_video(video_path, settings, meta=meta)  # the probe already hashed the file
+    timings["decode"] = time.perf_counter() - t
+    n = len(video.frames)
+    return video, {"type": "decode", "frames": int(n), "width": int(video.frames.shape[2]) if n else 0,
+                   "height": int(video.frames.shape[1]) if n else 0, "audio": video.audio is not None,
+                   "seconds": round(timings["decode"], 3)}
+
+
+def _operator_events(video: Any, settings: Settings, names: list[str], records: Evidence, store: Any,
+                     use_cache: bool, prompt: str | None, prefer: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+    """Run the operators, filling `records`; yields operator_start/operator_done (and shots once known)."""
+    from evalverse.operators.runner import iter_operators
+
+    for ev in iter_operators(video, settings, names, store=store, use_cache=use_cache, prompt=prompt, prefer=prefer):
+        if ev["kind"] == "operator_start":
+            yield {"type": "operator_start", "operator": ev["operator"], "index": ev["index"], "total": ev["total"]}
+            continue
+        rec = ev["record"]
+        records[ev["operator"]] = rec
+        yield {"type": "operator_done", "operator": ev["operator"], "index": ev["index"], "total": ev["total"],
+               "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
+               "message": rec.message, "results": _plain(rec.results)}
+        if ev["operator"] == "shots":
+            shots = records.shots()
+            yield {"type": "shots", "n_shots": len(shots), "shots": [s.as_dict() for s in shots]}
+
+
+def evidence_stream(video_path: str | Path, settings: Settings, operators: list[str] | None = None, store: Any = None,
+                    use_cache: bool = True, prefer: dict[str, str] | None = None,
+                    prompt: str | None = None) -> Iterator[dict[str, Any]]:
+    """The evidence half of the pipeline (probe, decode once, operators; no judge, no run): the same events as
+    `diagnose_stream` up to the operators, then {"type": "report", "report": {"video": meta dict, "shots": [...],
+    "operators": {name: EvidenceRecord dict}, "timings"}}. `operators`: names (plus what they need); None: all."""
+    from evalverse.operators.runner import operator_names, resolve_order
+
+    if operators is not None:
+        known = set(operator_names())
+        unknown = [n for n in operators if n not in known]
+        if unknown:
+            raise InputError(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    names = resolve_order(operators)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    yield {"type": "start", "video": str(video_path), "operators": names}
+    meta = None
+    for ev in _probe(video_path, settings, timings):
+        meta = ev.pop("_meta")
+        yield ev
+    if store is not None:
+        store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
+    video, decoded = _decode(video_path, settings, meta, timings)
+    yield decoded
+    records = Evidence(meta=meta)
+    t = time.perf_counter()
+    yield from _operator_events(video, settings, names, records, store, use_cache, prompt, prefer)
+    timings["operators"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    yield {"type": "report", "report": {
+        "video": meta.model_dump(mode="json"), "shots": [s.as_dict() for s in records.shots()],
+        "operators": {name: rec.model_dump(mode="json") for name, rec in records.items()},
+        "timings": {k: round(v, 3) for k, v in timings.items()}}}
+
+
 def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | None = None,
                     reference: str | Path | None = None, mode: str | TaskMode = "t2v", judge: str = "evidence",
                     dimensions: list[str] | str | None = None, store: Any = None, use_cache: bool = True,
@@ -106,9 +189,8 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
                     n_frames: int = N_FRAMES) -> Iterator[dict[str, Any]]:
     """Diagnose one clip; see the module docstring for the events. Bad input raises InputError before any
     work; a judge that cannot run here raises UnavailableError with the fix."""
-    from evalverse.media import decode_video, probe_video
     from evalverse.media.hashing import sha256_file
-    from evalverse.operators.runner import get_operator, iter_operators
+    from evalverse.operators.runner import plan
 
     started = time.perf_counter()
     tax = taxonomy or load_taxonomy()
@@ -124,20 +206,23 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
 
     yield {"type": "start", "video": str(video_path), "judge": backend.name, "mode": task_mode.value, "prompt": prompt,
            "reference": str(ref_path) if ref_path else None, "dimensions": [d.id for d in dims]}
-
-    t = time.perf_counter()
-    meta = probe_video(video_path, settings.limits)
-    timings["probe"] = time.perf_counter() - t
-    yield {"type": "probe", "meta": meta.model_dump(mode="json"), "seconds": round(timings["probe"], 3)}
+    meta = None
+    for ev in _probe(video_path, settings, timings):
+        meta = ev.pop("_meta")
+        yield ev
 
     names = operators_for(dims)
-    op_versions = {n: get_operator(n).version for n in names}
-    run_settings = {
-        "taxonomy": tax.version, "weights": load_weights().version, "dimensions": [d.id for d in dims],
-        "frames": n_frames, "judge_options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"},
-        "reference_sha256": sha256_file(ref_path) if ref_path else None,
-    }
+    operator_plan = plan(names, settings)
+    op_versions = {n: p["version"] for n, p in operator_plan.items()}
     judge_version = backend.version_string() if hasattr(backend, "version_string") else backend.version
+    provenance = run_provenance(
+        data=data_versions() | {"taxonomy": canonical_hash(tax.model_dump(mode="json"))},
+        operators=operator_plan,
+        judge={"backend": backend.name, "version": judge_version,
+               "options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"}},
+        settings={"dimensions": [d.id for d in dims], "frames": n_frames, "prompt": prompt, "mode": task_mode.value,
+                  "reference_sha256": sha256_file(ref_path) if ref_path else None})
+    run_settings = {"provenance": provenance["hash"]}
     if store is not None and use_cache:
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
                                        mode=task_mode.value, operator_versions=op_versions)
@@ -149,15 +234,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
                 yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
             timings["total"] = time.perf_counter() - started
             yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version,
-                                                       run_id, True, timings, {}, results)}
+                                                       run_id, True, timings, {}, results, provenance)}
             return
 
-    t = time.perf_counter()
-    video = decode_video(video_path, settings, meta=meta)  # the probe already hashed the file
-    timings["decode"] = time.perf_counter() - t
-    yield {"type": "decode", "frames": int(len(video.frames)), "width": int(video.frames.shape[2]) if len(video.frames) else 0,
-           "height": int(video.frames.shape[1]) if len(video.frames) else 0, "audio": video.audio is not None,
-           "seconds": round(timings["decode"], 3)}
+    video, decoded = _decode(video_path, settings, meta, timings)
+    yield decoded
 
     records = Evidence(meta=meta)
     # judges read `records` as it fills; a dimension is judged as soon as the operators it needs are done,
@@ -181,7 +262,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
             t_judge = time.perf_counter()
             for event in backend.judge(dim, context):
                 if event.kind == "done":
-                    res = event.data["result"].model_dump(mode="json")
+                    res = event.data["result"].model_dump(mode="json") | {"provenance_hash": provenance["hash"]}
                     by_id[dim.id] = res
                     if store is not None:
                         store.add_dimension_result(run_id, res)
@@ -193,19 +274,10 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
 
     t = time.perf_counter()
     yield from judge_ready()  # dimensions that need no operator evidence at all
-    for ev in iter_operators(video, settings, names, store=store, use_cache=use_cache, prompt=prompt):
-        if ev["kind"] == "operator_start":
-            yield {"type": "operator_start", "operator": ev["operator"], "index": ev["index"], "total": ev["total"]}
-            continue
-        rec = ev["record"]
-        records[ev["operator"]] = rec
-        yield {"type": "operator_done", "operator": ev["operator"], "index": ev["index"], "total": ev["total"],
-               "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": rec.cached,
-               "message": rec.message, "results": _plain(rec.results)}
-        if ev["operator"] == "shots":
-            shots = records.shots()
-            yield {"type": "shots", "n_shots": len(shots), "shots": [s.as_dict() for s in shots]}
-        yield from judge_ready()
+    for ev in _operator_events(video, settings, names, records, store, use_cache, prompt, None):
+        yield ev
+        if ev["type"] == "operator_done":
+            yield from judge_ready()
     yield from judge_ready()
     timings["operators"] = time.perf_counter() - t - judge_seconds
     timings["judge"] = judge_seconds
@@ -216,7 +288,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     ops = {n: {"status": r.status, "backend": r.backend, "seconds": r.seconds, "cached": r.cached, "message": r.message}
            for n, r in records.items()}
     yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version, run_id,
-                                               False, timings, ops, results)}
+                                               False, timings, ops, results, provenance)}
 
 
 def diagnose(video_path: str | Path, settings: Settings, **kwargs: Any) -> dict[str, Any]:
@@ -229,7 +301,8 @@ def diagnose(video_path: str | Path, settings: Settings, **kwargs: Any) -> dict[
     return report
 
 
-def _report(meta, prompt, ref_path, mode, judge, judge_version, run_id, cached, timings, ops, results) -> dict[str, Any]:
+def _report(meta, prompt, ref_path, mode, judge, judge_version, run_id, cached, timings, ops, results,
+            provenance) -> dict[str, Any]:
     summary: dict[str, int] = {}
     for r in results:
         summary[r["status"]] = summary.get(r["status"], 0) + 1
@@ -238,7 +311,7 @@ def _report(meta, prompt, ref_path, mode, judge, judge_version, run_id, cached, 
         "reference": str(ref_path) if ref_path else None, "mode": mode.value, "judge": judge,
         "judge_version": judge_version, "run_id": run_id, "cached": cached,
         "seconds": round(timings.get("total", 0.0), 3), "timings": {k: round(v, 3) for k, v in timings.items()},
-        "operators": ops, "results": results, "summary": summary,
+        "operators": ops, "results": results, "summary": summary, "provenance": provenance,
     }
 
 

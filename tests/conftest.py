@@ -32,6 +32,12 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def paper_csv() -> Path:
+    """The paper's Table 3 win ratios: shipped in the repository (leaderboard_data/), so no test needs ../shared for it."""
+    return REPO / "leaderboard_data" / "paper_table3_win_ratios.csv"
+
+
+@pytest.fixture(scope="session")
 def shared_media(shared_dir: Path) -> Path:
     return shared_dir / "media"
 

@@ -9,8 +9,11 @@ import numpy as np
 
 from evalverse.config import Settings
 from evalverse.media.types import DecodedVideo, Shot, VideoMeta
-from evalverse.operators.base import EvidenceRecord, OperatorContext
+from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext
+from evalverse.operators.faces import FacesResults
+from evalverse.operators.runner import validate_results
 from evalverse.operators.shots import ShotsResults
+from evalverse.operators.speech import SpeechResults
 
 
 def make_video(frames: np.ndarray, fps: float = 25.0, audio: np.ndarray | None = None,
@@ -53,6 +56,13 @@ def context(video: DecodedVideo, settings: Settings, backend: str = "opencv", **
     return OperatorContext(video=video, settings=settings, backend=backend, evidence=dict(evidence))
 
 
+def run_results(op: type[Operator], ctx: OperatorContext) -> dict[str, Any]:
+    """Run an operator directly and return its results as stored: checked against its results model, as JSON."""
+    out = op().run(ctx)
+    assert isinstance(out, op.results_model), f"{op.name}.run returned {type(out).__name__}, not its results model"
+    return validate_results(op, out).model_dump(mode="json")
+
+
 def decode(path: Path, settings: Settings) -> DecodedVideo:
     """Decode with the media layer when it is there; else every frame and 16 kHz mono audio via PyAV."""
     try:
@@ -88,5 +98,22 @@ def _decode_pyav(path: Path) -> DecodedVideo:
     return v
 
 
-def rec(results: dict[str, Any]) -> EvidenceRecord:
-    return EvidenceRecord(operator="x", version="t", results=results)
+def speech_record(**fields: Any) -> EvidenceRecord:
+    """A valid `speech` evidence record: an utterance-free result unless `fields` say otherwise
+    (e.g. vad_segments=[[0.2, 7.8]], speech_ratio=0.4)."""
+    results = SpeechResults.model_validate({"vad_model": "test", "duration_s": 8.0, "n_words": 0, "no_speech": False,
+                                            "voiced_s": 0.0, "speech_ratio": 0.0, **fields})
+    return EvidenceRecord(operator="speech", version="test", results=results.model_dump(mode="json"))
+
+
+def faces_record(mouth_times: list[float] = (), mouth_values: list[float] = (), **fields: Any) -> EvidenceRecord:
+    """A valid `faces` evidence record whose main face's mouth opening is the given series (no tracks)."""
+    mouth = {"times": [float(t) for t in mouth_times], "values": [float(v) for v in mouth_values]}
+    results = FacesResults.model_validate({
+        "detector": "mediapipe", "embedder": "dlib_resnet_v1", "identity_metric": {"name": "euclidean", "threshold": 0.6},
+        "frames_analysed": len(mouth["times"]), "frames_with_face_ratio": 1.0 if mouth["times"] else 0.0,
+        "mean_faces": 1.0 if mouth["times"] else 0.0, "max_faces": 1 if mouth["times"] else 0, "n_embedded": 0,
+        "n_tracks": 0, "n_identities": 0, "n_shots_with_faces": 0, "n_recurring_identities": 0,
+        "identity_consistency": {"n_shots": 1}, "n_identity_switches": 0,
+        "expression": {"mouth_open": mouth}, "mouth_open_series": mouth, **fields})
+    return EvidenceRecord(operator="faces", version="test", results=results.model_dump(mode="json"))

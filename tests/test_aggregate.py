@@ -53,8 +53,8 @@ def models() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def paper(shared_dir) -> pd.DataFrame:
-    return pd.read_csv(shared_dir / "data" / "paper_table3_win_ratios.csv")
+def paper(paper_csv) -> pd.DataFrame:
+    return pd.read_csv(paper_csv)
 
 
 def _get(agg, model, group, source, what="score"):
@@ -176,9 +176,9 @@ def test_table_filters(small, models):
         leaderboard_table(small, models, Filters(capabilities=("smell",)))
 
 
-def test_paper_table_against_independent_means(paper, shared_dir):
+def test_paper_table_against_independent_means(paper, paper_csv):
     """Every model's overall and per-stage machine/human means, recomputed from the CSV with the csv module."""
-    path = shared_dir / "data" / "paper_table3_win_ratios.csv"
+    path = paper_csv
     rows = list(csv.DictReader(open(path, encoding="utf-8")))
     t = leaderboard_table(paper, level="stage").set_index("Model")
     assert len(t) == len({r["model"] for r in rows}) == 11

@@ -14,13 +14,13 @@ from evalverse.media.synthetic import pulse_av_clip, silent_audio_clip, tone
 from evalverse.operators import audio_dsp as dsp
 from evalverse.operators.audio import AudioOperator
 from evalverse.operators.base import OperatorSkipped
-from operator_clips import audio_only, context, decode, make_video, rec, shots_record
+from operator_clips import audio_only, context, decode, make_video, run_results, shots_record, speech_record
 
 SR = 16_000
 
 
 def run(video, settings, **evidence):
-    out = AudioOperator().run(context(video, settings, backend="numpy", **evidence))
+    out = run_results(AudioOperator, context(video, settings, backend="numpy", **evidence))
     json.dumps(out)
     return out
 
@@ -147,7 +147,7 @@ def test_content_shares_speech(tmp_path, settings):
 def test_voice_activity_from_speech_evidence_overrides_heuristic(settings):
     t = np.arange(8 * SR) / SR
     chord = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
-    out = run(audio_only(chord), settings, speech=rec({"speech_ratio": 0.4}))
+    out = run(audio_only(chord), settings, speech=speech_record(voiced_s=3.2, speech_ratio=0.4))
     assert out["speech_share"] == 0.4 and out["music_share"] == pytest.approx(0.6, abs=0.01)
     assert out["content_source"].startswith("speech evidence")
 
@@ -164,3 +164,12 @@ def test_cuts_on_the_beat_versus_off_the_beat(settings):
     assert a["chance_share"] == pytest.approx(0.16 / 0.5, abs=0.03)  # ±80 ms around a beat every 0.5 s
     single = run(audio_only(x, seconds=8.0), settings)["cut_to_beat"]
     assert single["n_cuts"] == 0
+
+
+def test_audio_waits_for_speech_so_voice_activity_decides_the_speech_share():
+    """Regression: audio did not list speech among its needs, so in a real run it never saw the speech evidence
+    and its speech share was always the heuristic's (which hears birdsong as speech)."""
+    from evalverse.operators.runner import resolve_order
+
+    order = resolve_order(["audio"])
+    assert "speech" in order and order.index("speech") < order.index("audio")

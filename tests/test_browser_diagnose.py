@@ -116,7 +116,7 @@ def test_upload_stream_cards_evidence_and_report(server, browser, shared_media, 
 
 def test_text_upload_shows_an_error_and_the_page_keeps_working(server, browser, tmp_path, artifacts_dir):
     bogus = tmp_path / "notes.txt"
-    bogus.write_text("<script>window.__pwned = 1</script> not a video\n")
+    bogus.write_text("not a video\n")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(server, wait_until="networkidle")
     page.locator("#diagnose-upload input[type=file]").set_input_files(str(bogus))
@@ -124,8 +124,59 @@ def test_text_upload_shows_an_error_and_the_page_keeps_working(server, browser, 
     page.click("#diagnose-run")
     page.wait_for_selector("#diagnose-error", timeout=60_000)
     assert "notes.txt" in page.locator("#diagnose-error").inner_text()
-    assert page.evaluate("() => window.__pwned") is None
     assert page.locator("#diagnose-cards .ev-card").count() == 0  # no placeholders left behind
     page.locator("#diagnose-error").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts_dir / "diagnose_error.png"))
+    page.close()
+
+
+PAYLOAD = ('[q1] <img src=x onerror="window.__pwned=1"> looks <b>fine</b> <script>window.__pwned=2</script>\n'
+           'Self-reflection: <svg onload="window.__pwned=3"></svg> checked.\n```json\n{"answers": {}, "score": 3}\n```')
+
+
+@pytest.fixture(scope="module")
+def markup_judge_server(tmp_path_factory):
+    """The app with the `openai` judge pointed at a local fake endpoint whose every reply carries markup."""
+    import os
+
+    from fake_openai import Server
+
+    from evalverse.config import JudgeSettings, Settings
+    from evalverse.ui.app import build_app, launch_options
+
+    root = tmp_path_factory.mktemp("browser-markup")
+    os.environ.setdefault("EVALVERSE_OPENAI_API_KEY", "sk-test")
+    with Server([], default=PAYLOAD) as endpoint:
+        settings = Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models",
+                            judge=JudgeSettings(openai_base_url=endpoint.url, openai_model="test-vlm"))
+        demo = build_app(settings)
+        port = free_port()
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+            demo.evalverse_context.store.close()
+
+
+def test_markup_in_a_streamed_rationale_is_shown_as_text(markup_judge_server, browser, tmp_path, artifacts_dir):
+    """A judge's text is rendered in the cards: markup in it must arrive as text, never run or become elements."""
+    from evalverse.media.synthetic import cuts_clip
+
+    clip = cuts_clip(tmp_path / "two_shots.mp4", cut_frames=(20,), n=40).path
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(markup_judge_server, wait_until="networkidle")
+    page.locator("#diagnose-upload input[type=file]").set_input_files(str(clip))
+    page.wait_for_function("() => document.querySelector('#diagnose-upload').innerText.includes('two_shots')",
+                           timeout=60_000)
+    page.locator("#diagnose-judge input").fill("openai")
+    page.keyboard.press("Enter")
+    page.click("#diagnose-run")
+    page.wait_for_function("() => document.querySelector('#diagnose-progress').innerText.includes('Done in')",
+                           timeout=RUN_TIMEOUT_MS)
+    cards = page.locator("#diagnose-cards")
+    assert "onerror=" in cards.inner_text() and "<script>" in cards.inner_text()  # the payload was rendered, as text
+    assert page.evaluate("() => window.__pwned") is None
+    assert cards.locator("img, script, svg, b").count() == 0
+    page.screenshot(path=str(artifacts_dir / "diagnose_markup_as_text.png"))
     page.close()

@@ -84,8 +84,8 @@ def page(server):
 
 
 @pytest.fixture(scope="module")
-def paper(shared_dir) -> pd.DataFrame:
-    return pd.read_csv(shared_dir / "data" / "paper_table3_win_ratios.csv")
+def paper(paper_csv) -> pd.DataFrame:
+    return pd.read_csv(paper_csv)
 
 
 def _open_tab(page, name: str) -> None:

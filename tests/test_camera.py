@@ -8,13 +8,13 @@ import pytest
 
 from evalverse.media.synthetic import pan_clip, textured
 from evalverse.operators.camera import CameraOperator
-from operator_clips import context, decode, make_video, shots_record
+from operator_clips import context, decode, make_video, run_results, shots_record
 
 W, H, FPS = 320, 240, 25.0
 
 
 def run(video, settings, **evidence):
-    out = CameraOperator().run(context(video, settings, **evidence))
+    out = run_results(CameraOperator, context(video, settings, **evidence))
     json.dumps(out)  # results must be JSON-serialisable
     return out
 
@@ -96,6 +96,7 @@ def test_jitter_has_high_shake_versus_pan(tmp_path, settings):
     assert jit["shake_pct_w"] > 0.4
     assert jit["shake_pct_w"] > 10 * pan["shake_pct_w"]
     assert jit["shots"][0]["label"] == "handheld"
+    assert jit["n_handheld_shots"] == 1 and jit["n_moving_shots"] == 1 and jit["n_static_shots"] == 0
     assert jit["smoothness"] < 0.3 < pan["smoothness"]
 
 
@@ -108,6 +109,8 @@ def test_cut_pairs_are_ignored_and_shots_labelled_separately(settings):
     out = run(make_video(frames, FPS), settings, shots=rec)
     assert [s["label"] for s in out["shots"]] == ["pan_right", "static"]
     assert out["shots_source"] == "shots evidence"
+    # the counts the judge reads are measures of their own
+    assert (out["n_shots"], out["n_static_shots"], out["n_moving_shots"], out["n_handheld_shots"]) == (2, 1, 1, 0)
 
 
 def test_single_frame_is_an_input_error(settings):

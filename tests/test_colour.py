@@ -9,11 +9,11 @@ import pytest
 
 from evalverse.media.synthetic import colour_cast_clip, textured
 from evalverse.operators.colour import ColourOperator, colourfulness, harmony, hue_histogram, palette
-from operator_clips import context, decode, make_video, shots_record
+from operator_clips import context, decode, make_video, run_results, shots_record
 
 
 def run(video, settings, **evidence):
-    out = ColourOperator().run(context(video, settings, **evidence))
+    out = run_results(ColourOperator, context(video, settings, **evidence))
     json.dumps(out)
     return out
 
@@ -94,3 +94,23 @@ def test_contrast_and_saturation_order(settings):
     vivid = run(make_video(np.stack([hsv_img([0], s=1.0)] * 2)), settings)
     assert vivid["saturation_mean"] == pytest.approx(1.0, abs=0.01) and a["saturation_mean"] == 0.0
     assert len(palette(flat.reshape(-1, 3))) == 1
+
+
+def test_colour_cast_is_the_share_weighted_mean_palette_colour(tmp_path, settings):
+    neutral = run(make_video(np.stack([np.full((60, 80, 3), 128, np.uint8)] * 3)), settings)
+    assert neutral["cast"]["chroma"] < 1.0
+    warm = run(make_video(np.stack([np.full((60, 80, 3), (200, 140, 60), np.uint8)] * 3)), settings)
+    (only,) = warm["palette"]
+    assert warm["cast"]["a"] == pytest.approx(only["lab"][1], abs=1e-3)
+    assert warm["cast"]["b"] == pytest.approx(only["lab"][2], abs=1e-3) and warm["cast"]["b"] > 30  # orange: yellow lean
+    assert warm["cast"]["chroma"] == pytest.approx(np.hypot(only["lab"][1], only["lab"][2]), abs=1e-3)
+
+
+def test_colourfulness_cv_is_the_variation_of_the_series(settings):
+    grey, vivid = np.full((60, 80, 3), 128, np.uint8), hsv_img([0], h=60, w=80)
+    steady = run(make_video(np.stack([vivid] * 8)), settings)
+    assert steady["colourfulness_cv"] == pytest.approx(0.0, abs=1e-6)
+    mixed = run(make_video(np.stack([vivid, grey] * 4)), settings)
+    vals = np.array(mixed["colourfulness_series"]["values"])
+    assert mixed["colourfulness_cv"] == pytest.approx(vals.std() / vals.mean(), rel=1e-3) and mixed["colourfulness_cv"] > 0.5
+    assert run(make_video(np.stack([vivid] * 2)), settings)["colourfulness_cv"] is None  # under three samples

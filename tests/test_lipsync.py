@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from evalverse.operators import syncnet as sn
-from evalverse.operators.base import EvidenceRecord, OperatorContext
-from evalverse.operators.lipsync import LipsyncOperator
+from evalverse.operators.base import EvidenceRecord, OperatorContext, OperatorSkipped
+from evalverse.operators.lipsync import LipsyncOperator, LipsyncResults
 from evalverse.operators.lipsync_core import estimate_offset, speech_envelope, sync_curve
-from operator_clips import make_video
+from operator_clips import faces_record, make_video, speech_record
 
 RATE = 16_000
 
@@ -80,28 +80,35 @@ def test_speech_envelope_is_band_limited_rms():
 def test_operator_skips_without_face_or_speech(settings):
     frames = np.zeros((50, 32, 32, 3), np.uint8)
     op = LipsyncOperator()
-    res = op.run(OperatorContext(video=make_video(frames, 25.0), settings=settings, backend="envelope"))
-    assert res["skipped"] and "audio" in res["message"]
+
+    def run(video, **evidence):
+        return op.run(OperatorContext(video=video, settings=settings, backend="envelope", evidence=evidence))
+
+    with pytest.raises(OperatorSkipped, match="audio"):
+        run(make_video(frames, 25.0))
     mt, mv, audio = planted(0.0, duration=2.0)
-    no_face = EvidenceRecord(operator="faces", version="1", results={"mouth_open_series": {"times": [], "values": []}})
-    res = op.run(OperatorContext(video=make_video(frames, 25.0, audio), settings=settings, backend="envelope",
-                                 evidence={"faces": no_face}))
-    assert res["skipped"] and "mouth" in res["message"]
-    faces = EvidenceRecord(operator="faces", version="1", results={"mouth_open_series": {"times": list(mt), "values": list(mv)}})
+    with pytest.raises(OperatorSkipped, match="did not run"):
+        run(make_video(frames, 25.0, audio))
+    failed = EvidenceRecord(operator="faces", version="1", status="unavailable", message="mediapipe missing")
+    with pytest.raises(OperatorSkipped, match="mediapipe missing"):
+        run(make_video(frames, 25.0, audio), faces=failed)
+    with pytest.raises(OperatorSkipped, match="mouth"):
+        run(make_video(frames, 25.0, audio), faces=faces_record())
     silent = make_video(frames, 25.0, np.zeros(2 * RATE, np.float32))
-    res = op.run(OperatorContext(video=silent, settings=settings, backend="envelope", evidence={"faces": faces}))
-    assert res["skipped"] and "speech" in res["message"]
+    with pytest.raises(OperatorSkipped, match="speech"):
+        run(silent, faces=faces_record(mt, mv))
 
 
 def test_operator_reports_planted_offset_from_evidence(settings):
     mt, mv, audio = planted(-0.2)
     frames = np.zeros((len(mt), 32, 32, 3), np.uint8)
-    faces = EvidenceRecord(operator="faces", version="1", results={"mouth_open_series": {"times": list(mt), "values": list(mv)}})
-    speech = EvidenceRecord(operator="speech", version="1", results={"vad_segments": [[0.2, 7.8]]})
+    speech = speech_record(vad_segments=[[0.2, 7.8]], voiced_s=7.6, speech_ratio=0.95)
     res = LipsyncOperator().run(OperatorContext(video=make_video(frames, 25.0, audio), settings=settings, backend="envelope",
-                                                evidence={"faces": faces, "speech": speech}))
-    assert res["offset_ms"] == pytest.approx(-200, abs=40) and res["confidence"] > 0.3
-    assert res["detectable"] is True and res["vad"] == "speech evidence" and res["method"] == "envelope"
+                                                evidence={"faces": faces_record(mt, mv), "speech": speech}))
+    assert isinstance(res, LipsyncResults)
+    assert res.offset_ms == pytest.approx(-200, abs=40) and res.confidence > 0.3
+    assert res.detectable is True and res.vad == "speech evidence" and res.method == "envelope"
+    assert res.voiced_s == pytest.approx(7.6) and res.envelope.peak_corr > res.envelope.zero_lag_corr
 
 
 # ---- SyncNet ---------------------------------------------------------------------------------------------
@@ -180,4 +187,4 @@ def test_real_talking_head_is_near_sync(clip, shared_media, settings):
         assert ev[cls.name].status == "ok", ev[cls.name].message
     res = LipsyncOperator().run(OperatorContext(video=video, settings=settings, backend="envelope", evidence=ev,
                                                 params=dict(LipsyncOperator.default_params)))
-    assert abs(res["offset_ms"]) < 200 and res["confidence"] > 0
+    assert abs(res.offset_ms) < 200 and res.confidence > 0

@@ -150,6 +150,7 @@ def _never(settings) -> str:
 
 if "_mc_missing" not in REGISTRY.names("operator"):
     from evalverse.operators.base import Operator
+    from evalverse.operators.results import Results
 
     @register
     class _McMissing(Operator):
@@ -157,6 +158,7 @@ if "_mc_missing" not in REGISTRY.names("operator"):
         version = "1"
         description = "test: never available"
         evidence_kind = "features"
+        results_model = Results
         backends = (Backend("only", "nowhere", "MIT", probe=_never, fix="do the thing"),)
 
         def run(self, ctx):  # pragma: no cover
@@ -181,3 +183,126 @@ def test_doctor_reports_backends_and_fixes(monkeypatch, tmp_path):
     assert {m["name"] for m in report["models"]} >= {"yolo", "dinov2"}
     text = CliRunner().invoke(app, ["models", "doctor"]).output
     assert "NOT AVAILABLE" in text and "people" in text
+
+
+# --- an interrupted pull is incomplete, not installed -----------------------------------------------------
+
+def fake_qwen_folder(root: Path) -> Path:
+    """A Qwen-style folder as a finished pull leaves it: configs, a shard index and the two shards it names
+    (real safetensors files, a few tensors each)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "preprocessor_config.json", "tokenizer_config.json"):
+        (root / name).write_text("{}")
+    shards = {"model-00001-of-00002.safetensors": ["a.weight", "b.weight"],
+              "model-00002-of-00002.safetensors": ["c.weight", "d.bias"]}
+    for shard, names in shards.items():
+        save_file({n: np.arange(256 * (i + 1), dtype=np.float32) for i, n in enumerate(names)}, str(root / shard))
+    (root / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {"total_size": 0}, "weight_map": {n: shard for shard, names in shards.items() for n in names}}))
+    return root
+
+
+def test_a_half_pulled_model_is_incomplete_with_the_fix(settings):
+    from evalverse.models import weights_problems
+
+    e = get_entry("qwen2.5-vl-3b")
+    root = fake_qwen_folder(e.path(settings))
+    assert e.installed(settings) and e.problems(settings) == [] and e.status(settings) == "installed"
+    shard2 = root / "model-00002-of-00002.safetensors"
+    whole = shard2.read_bytes()
+    shard2.unlink()  # the pull stopped before the second shard
+    assert not e.installed(settings) and e.status(settings) == "incomplete"
+    assert e.problems(settings) == ["shard model-00002-of-00002.safetensors named by model.safetensors.index.json is missing"]
+    assert e.fix() == "evalverse models pull qwen2.5-vl-3b"
+    shard2.write_bytes(whole[: len(whole) - 100])  # ... or in the middle of it
+    assert e.problems(settings) == [f"model-00002-of-00002.safetensors is truncated ({len(whole) - 100} of {len(whole)} bytes)"]
+    shard2.write_bytes(whole[:5])
+    assert "model-00002-of-00002.safetensors is truncated" in e.problems(settings)[0]
+    shard2.write_bytes(whole + b"x")
+    assert "is damaged" in e.problems(settings)[0]
+    shard2.write_bytes(whole)
+    assert e.installed(settings)
+    (root / "model.safetensors.index.json").write_text("{\"weight_map\": ")
+    assert "not a readable shard index" in e.problems(settings)[0]
+    (root / "model.safetensors.index.json").unlink()
+    assert e.problems(settings)[0].endswith("model.safetensors.index.json is missing")
+    (root / "config.json").write_text("")
+    assert any(p.endswith("config.json is empty") for p in e.problems(settings))
+    assert weights_problems(root / "nope.bin") == [f"{root / 'nope.bin'} is missing"]
+
+
+def test_doctor_and_list_report_an_interrupted_pull(monkeypatch, tmp_path):
+    from evalverse.cli import app
+
+    monkeypatch.setenv("EVALVERSE_MODELS", str(tmp_path / "m"))
+    root = fake_qwen_folder(tmp_path / "m" / "Qwen2.5-VL-3B-Instruct")
+    (root / "model-00001-of-00002.safetensors").unlink()
+    res = CliRunner().invoke(app, ["models", "doctor", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    row = next(m for m in report["models"] if m["name"] == "qwen2.5-vl-3b")
+    assert row["status"] == "incomplete" and not row["installed"] and row["fix"] == "evalverse models pull qwen2.5-vl-3b"
+    assert "model-00001-of-00002.safetensors" in row["problems"][0]
+    judge = next(c for c in report["components"] if (c["kind"], c["name"]) == ("judge", "transformers"))
+    assert not judge["available"] and "incomplete" in judge["explain"] and "evalverse models pull qwen2.5-vl-3b" in judge["explain"]
+    assert next(m for m in report["models"] if m["name"] == "dinov2")["status"] == "missing"
+    text = CliRunner().invoke(app, ["models", "doctor"]).output
+    assert "qwen2.5-vl-3b  incomplete" in text
+    assert "shard model-00001-of-00002.safetensors named by model.safetensors.index.json is missing " \
+           "(fix: evalverse models pull qwen2.5-vl-3b)" in text
+    listed = {r["name"]: r for r in json.loads(CliRunner().invoke(app, ["models", "list", "--json"]).output)}
+    assert listed["qwen2.5-vl-3b"]["status"] == "incomplete"
+
+
+def test_a_known_digest_is_checked_on_the_installed_file(tmp_path, settings):
+    src = tmp_path / "weights.bin"
+    src.write_bytes(b"weights" * 1000)
+    good = hashlib.sha256(src.read_bytes()).hexdigest()
+    e = entry(source=src.as_uri(), sha256=good)
+    path = pull(e, settings)
+    assert e.installed(settings)
+    path.write_bytes(b"weights" * 999)  # damaged after the download (a copy cut short)
+    assert e.status(settings) == "incomplete" and "not the expected" in e.problems(settings)[0]
+    assert pull(e, settings) == path and e.installed(settings)  # pull replaces it
+
+
+def test_pull_fetches_the_broken_shard_again(settings, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    e = get_entry("qwen2.5-vl-3b")
+    root = fake_qwen_folder(e.path(settings))
+    shard = root / "model-00002-of-00002.safetensors"
+    whole = shard.read_bytes()
+    shard.write_bytes(whole[:-10])
+    meta = root / ".cache" / "huggingface" / "download" / f"{shard.name}.metadata"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("commit\netag\n0\n")  # the hub's record that this file was already downloaded
+    calls = []
+
+    def fake_download(repo, local_dir, **kw):  # a hub that fills in what is not there
+        calls.append(repo)
+        assert not shard.exists() and not meta.exists()  # the broken file was not trusted
+        (Path(local_dir) / shard.name).write_bytes(whole)
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    assert pull(e, settings) == root and calls == ["Qwen/Qwen2.5-VL-3B-Instruct"] and e.installed(settings)
+
+
+def test_cli_doctor_in_a_fresh_process_lists_the_judges(tmp_path):
+    """In a new process nothing else has imported the judge backends: the doctor must still list them."""
+    fake_qwen_folder(tmp_path / "models" / "Qwen2.5-VL-3B-Instruct")
+    (tmp_path / "models" / "Qwen2.5-VL-3B-Instruct" / "model-00002-of-00002.safetensors").unlink()
+    env = {**os.environ, "EVALVERSE_DATA": str(tmp_path), "EVALVERSE_MODELS": str(tmp_path / "models"),
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "evalverse.cli", "models", "doctor", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    comps = {(c["kind"], c["name"]): c for c in json.loads(proc.stdout)["components"]}
+    assert {("judge", "evidence"), ("judge", "openai"), ("judge", "transformers")} <= set(comps)
+    vlm = comps[("judge", "transformers")]
+    assert not vlm["available"] and "model-00002-of-00002.safetensors" in vlm["explain"]

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from evalverse.media.synthetic import cuts_clip, silent_audio_clip, textured
-from evalverse.media.types import DecodedVideo, Shot, VideoMeta
+from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators import features as feat
 from evalverse.operators import people as ppl
 from evalverse.operators.base import EvidenceRecord, OperatorContext
 from evalverse.operators.runner import run_operators
 from evalverse.operators.sampling import sample_indices
+from operator_clips import run_results, shots_record
 
 
 def decode(path: Path, settings) -> DecodedVideo:
@@ -23,11 +24,10 @@ def decode(path: Path, settings) -> DecodedVideo:
     return decode_video(path, settings)
 
 
-def shots_record(bounds: list[tuple[int, int]], times: np.ndarray) -> EvidenceRecord:
+def frame_shots(bounds: list[tuple[int, int]], times: np.ndarray) -> EvidenceRecord:
+    """A shots record from (start_frame, end_frame) bounds on the clip's frame times."""
     step = float(times[1] - times[0])
-    shots = [Shot(i, float(times[a]), float(times[b - 1]) + step, a, b, "start" if i == 0 else "cut").as_dict()
-             for i, (a, b) in enumerate(bounds)]
-    return EvidenceRecord(operator="shots", version="t", results={"shots": shots})
+    return shots_record([(float(times[a]), float(times[b - 1]) + step, a, b) for a, b in bounds])
 
 
 def memory_video(frames: np.ndarray, fps: float = 8.0) -> DecodedVideo:
@@ -242,7 +242,7 @@ def test_classical_similarity_drops_exactly_at_cuts(cuts_video, settings):
     from evalverse.operators.features import Features
 
     video, truth = cuts_video
-    out = Features().run(_ctx(video, settings, "classical"))  # no shots evidence: the clip is one "shot"
+    out = run_results(Features, _ctx(video, settings, "classical"))  # no shots evidence: the clip is one "shot"
     t = np.array(out["to_previous"]["times"])
     v = np.array(out["to_previous"]["values"])
     prev_t = np.array(out["to_first"]["times"])[:-1]
@@ -252,6 +252,7 @@ def test_classical_similarity_drops_exactly_at_cuts(cuts_video, settings):
     # without shot boundaries the cuts are abrupt changes inside the one shot, found at the cut times
     flagged = sorted(c["time"] for c in out["abrupt_changes"])
     assert flagged == pytest.approx(sorted(t[straddles].tolist()))
+    assert out["n_abrupt_changes"] == len(truth["cut_times"]) and all("from" in c for c in out["abrupt_changes"])
 
 
 def test_classical_with_shots_evidence(cuts_video, settings):
@@ -259,13 +260,14 @@ def test_classical_with_shots_evidence(cuts_video, settings):
 
     video, truth = cuts_video
     bounds = list(zip([0, *truth["cut_frames"]], [*truth["cut_frames"], truth["n"]]))
-    out = Features().run(_ctx(video, settings, "classical", shots=shots_record(bounds, video.times)))
+    out = run_results(Features, _ctx(video, settings, "classical", shots=frame_shots(bounds, video.times)))
     assert out["shot_source"] == "shots evidence"
     assert out["abrupt_changes"] == []  # the drops sit on shot boundaries
     assert [s["index"] for s in out["shots"]] == [0, 1, 2]
     inside = out["min_to_previous_in_shot"]
     m = np.array(out["cross_shot"]["matrix"])
     assert m.shape == (3, 3) and np.allclose(np.diag(m), 1.0) and np.allclose(m, m.T)
+    assert out["cross_shot"]["n_shots"] == 3 and out["n_abrupt_changes"] == 0
     assert m[~np.eye(3, dtype=bool)].max() < 0.6 < inside
 
 

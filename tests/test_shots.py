@@ -119,3 +119,16 @@ def test_transnetv2_finds_planted_cuts_and_fade(clips):
     fade = fade_clip(clips / "tn_fade.mp4", fade_in_start=True, fade_out_end=True)
     shots = detect_shots(decode_video(fade.path), method="transnetv2")
     assert len(shots) == 2 and abs(shots[1].start_frame - fade.truth["boundary_frame"]) <= 1
+
+
+def test_shots_evidence_carries_keyframe_thumbnails_from_the_one_decode(settings):
+    """Views draw keyframes from the shots evidence; nothing re-opens the video to make them."""
+    from evalverse.operators.runner import run_operators
+
+    frames = np.zeros((40, 90, 160, 3), np.uint8)
+    frames[20:] = 200  # one hard cut at frame 20
+    rec = run_operators(_video(frames, 10.0), settings, names=["shots"])["shots"]
+    shots = rec.typed().shots
+    assert len(shots) == 2
+    for s in shots:
+        assert s.thumbnail.startswith("data:image/jpeg;base64,") and s.start_frame <= s.keyframe < s.end_frame

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from evalverse.operators import speech_models as sm
-from evalverse.operators.base import OperatorContext
+from evalverse.operators.base import OperatorContext, OperatorSkipped
+from evalverse.operators.runner import run_one
 from evalverse.operators.speech import SpeechOperator, speech_stats
 from operator_clips import make_video
 
@@ -44,11 +45,13 @@ def test_speech_stats_hand_worked():
 
 def test_no_audio_and_silent_audio_are_skipped(settings):
     op = SpeechOperator()
-    res = op.run(OperatorContext(video=audio_video(None, 2.0), settings=settings, backend="faster_whisper_tiny_en"))
-    assert res["skipped"] and "no audio" in res["message"]
-    res = op.run(OperatorContext(video=audio_video(np.zeros(32_000, np.float32)), settings=settings,
-                                 backend="faster_whisper_tiny_en"))
-    assert res["skipped"] and "silent" in res["message"]
+    with pytest.raises(OperatorSkipped, match="no audio"):
+        op.run(OperatorContext(video=audio_video(None, 2.0), settings=settings, backend="faster_whisper_tiny_en"))
+    with pytest.raises(OperatorSkipped, match="silent"):
+        op.run(OperatorContext(video=audio_video(np.zeros(32_000, np.float32)), settings=settings,
+                               backend="faster_whisper_tiny_en"))
+    record = run_one(SpeechOperator, audio_video(np.zeros(32_000, np.float32)), settings, {**op.default_params}, {})
+    assert record.status == "skipped" and "silent" in record.message and record.typed() is None
 
 
 def test_vad_finds_the_planted_speech(tmp_path):
@@ -66,18 +69,18 @@ def test_music_like_tone_has_no_speech_and_no_transcript(settings):
     t = np.arange(48_000) / 16_000
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     res = SpeechOperator().run(OperatorContext(video=audio_video(tone), settings=settings, backend="faster_whisper_tiny_en"))
-    assert res["no_speech"] and res["transcript"] == "" and res["speech_ratio"] == 0.0
+    assert res.no_speech and res.transcript == "" and res.speech_ratio == 0.0
 
 
 def test_tiny_en_transcribes_espeak(tmp_path, settings):
     text = "The quick brown fox jumps over the lazy dog."
     audio = np.concatenate([np.zeros(8000, np.float32), espeak(tmp_path / "s.wav", text), np.zeros(8000, np.float32)])
     res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="faster_whisper_tiny_en"))
-    said = res["transcript"].lower()
+    said = res.transcript.lower()
     assert sum(w in said for w in ("quick", "brown", "fox", "lazy", "dog")) >= 4, said
-    assert res["language"] == "en" and res["n_words"] >= 7
-    assert all(w["start"] <= w["end"] for w in res["words"])
-    assert 0.5 < res["speech_ratio"] <= 1.0 and 60 < res["speaking_rate_wpm"] < 400
+    assert res.language == "en" and res.n_words >= 7
+    assert all(w.start <= w.end for w in res.words)
+    assert 0.5 < res.speech_ratio <= 1.0 and 60 < res.speaking_rate_wpm < 400
 
 
 @pytest.fixture
@@ -121,8 +124,8 @@ def test_openai_whisper_backend_runs_end_to_end(tmp_path, settings, tiny_whisper
     audio = espeak(tmp_path / "s.wav", "Hello there.")
     res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="openai_whisper"))
     # random weights: the text is noise, but language detection and decoding ran end to end
-    assert res["model"] == "openai-whisper base" and isinstance(res["transcript"], str)
-    assert res["language"] in whisper.tokenizer.LANGUAGES and 0 < res["language_probability"] <= 1
+    assert res.model == "openai-whisper base" and isinstance(res.transcript, str)
+    assert res.language in whisper.tokenizer.LANGUAGES and 0 < res.language_probability <= 1
 
 
 def test_missing_whisper_checkpoint_says_where_to_put_it(settings):
@@ -160,10 +163,10 @@ def test_base_model_hears_the_quoted_words(clip, shared_media, settings):
 
     video = decode_video(shared_media / clip, settings)
     res = SpeechOperator().run(OperatorContext(video=video, settings=settings, backend="faster_whisper_base"))
-    said = res["transcript"].lower()
+    said = res.transcript.lower()
     assert all(w in said for w in QUOTED[clip]), said
-    assert res["language"] == "en" and res["language_probability"] > 0.8
-    assert 0.4 < res["speech_ratio"] <= 1.0 and res["n_words"] >= 8
+    assert res.language == "en" and res.language_probability > 0.8
+    assert 0.4 < res.speech_ratio <= 1.0 and res.n_words >= 8
 
 
 @pytest.mark.slow
@@ -172,4 +175,4 @@ def test_japanese_clip_is_detected_as_japanese(shared_media, settings):
 
     video = decode_video(shared_media / "ai_sadtalker_talking_speech_japanese.mp4", settings)
     res = SpeechOperator().run(OperatorContext(video=video, settings=settings, backend="faster_whisper_base"))
-    assert res["language"] == "ja" and res["transcript"]
+    assert res.language == "ja" and res.transcript

@@ -29,7 +29,11 @@ def espeak(tmp_path: Path, text: str) -> np.ndarray:
 
 
 def speech_record(voiced_s: float) -> EvidenceRecord:
-    return EvidenceRecord(operator="speech", version="test", results={"voiced_s": voiced_s, "no_speech": voiced_s == 0})
+    from evalverse.operators.speech import SpeechResults
+
+    results = SpeechResults(vad_model="test", duration_s=10.0, n_words=0, no_speech=voiced_s == 0, voiced_s=voiced_s,
+                            speech_ratio=voiced_s / 10.0)
+    return EvidenceRecord(operator="speech", version="test", results=results.model_dump(mode="json"))
 
 
 def run(audio, settings, **evidence):

@@ -66,10 +66,8 @@ def test_stage_and_aspect_names(tax):
         "Visual Concept Design", "Acting", "Cinematography", "Aesthetics", "Affectivity", "Multi-Shot", "Sound Design"]
 
 
-def test_dimensions_match_paper_win_ratio_table(tax, shared_dir):
-    path = shared_dir / "data" / "paper_table3_win_ratios.csv"
-    if not path.exists():
-        pytest.skip(f"{path} missing")
+def test_dimensions_match_paper_win_ratio_table(tax, paper_csv):
+    path = paper_csv
     with path.open(newline="", encoding="utf-8") as fh:
         paper = {(r["stage"], r["aspect"], r["dimension"]) for r in csv.DictReader(fh)}
     ours = {(s.name, a.name, d.name) for s, a, d in tax.iter_dimensions()}

@@ -30,8 +30,8 @@ def _component(demo: gr.Blocks, elem_id: str):
 
 
 @pytest.fixture(scope="module")
-def paper(shared_dir) -> pd.DataFrame:
-    return pd.read_csv(shared_dir / "data" / "paper_table3_win_ratios.csv")
+def paper(paper_csv) -> pd.DataFrame:
+    return pd.read_csv(paper_csv)
 
 
 @pytest.fixture

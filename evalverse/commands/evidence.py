@@ -34,36 +34,19 @@ def parse_prefer(text: str | None) -> dict[str, str]:
 
 def collect_evidence(video_path: str | Path, settings, names: list[str] | None = None, store=None,
                      use_cache: bool = True, prefer: dict[str, str] | None = None, on_event=None) -> dict[str, Any]:
-    """{"video": VideoMeta dict, "shots": [...], "operators": {name: EvidenceRecord dict}} for one file.
+    """{"video": VideoMeta dict, "shots": [...], "operators": {name: EvidenceRecord dict}} for one file, through
+    the pipeline's evidence stream (decoded once). The `shots` operator always runs (others rely on it)."""
+    from evalverse.pipeline import evidence_stream
 
-    The `shots` operator always runs (others rely on it); the file is decoded once for all operators."""
-    from evalverse.media import decode_video, probe_video
-    from evalverse.operators.runner import operator_names, run_operators
-
-    meta = probe_video(video_path, settings.limits)
-    video = decode_video(video_path, settings, meta=meta)  # decoded once, the file hashed once
     if names is not None:
-        known = set(operator_names())
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            from evalverse.errors import InputError
-
-            raise InputError(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         names = list(dict.fromkeys(["shots", *names]))
-    if store is not None:
-        try:
-            store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
-        except Exception as exc:  # noqa: BLE001 - the store is a cache here, the evidence still comes out
-            print(f"warning: could not record the video in the store: {exc}", file=sys.stderr)
-    records = run_operators(video, settings, names=names, store=store, use_cache=use_cache, prefer=prefer,
-                            on_event=on_event)
-    shots_rec = records.get("shots")
-    shots = list(shots_rec.results.get("shots", [])) if shots_rec is not None and shots_rec.status in ("ok", "partial") else []
-    return {
-        "video": meta.model_dump(mode="json"),
-        "shots": shots,
-        "operators": {name: rec.model_dump(mode="json") for name, rec in records.items()},
-    }
+    report: dict[str, Any] = {}
+    for event in evidence_stream(video_path, settings, names, store=store, use_cache=use_cache, prefer=prefer):
+        if on_event is not None:
+            on_event(event)
+        if event["type"] == "report":
+            report = event["report"]
+    return {key: report[key] for key in ("video", "shots", "operators")}
 
 
 def _summary_line(name: str, rec: dict[str, Any]) -> str:
@@ -118,7 +101,7 @@ def evidence(
         print(f"warning: {warning}", file=sys.stderr)
 
     def progress(event: dict) -> None:
-        if not as_json and event["kind"] == "operator_start":
+        if not as_json and event["type"] == "operator_start":
             print(f"[{event['index'] + 1}/{event['total']}] {event['operator']} ...", file=sys.stderr, flush=True)
 
     try:

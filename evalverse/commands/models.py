@@ -19,11 +19,17 @@ def _settings():
 def model_rows(settings) -> list[dict[str, Any]]:
     from evalverse.models import load_manifest
 
-    return [{
-        "name": e.name, "title": e.title, "used_by": e.used_by, "source": e.source, "kind": e.kind,
-        "target": str(e.path(settings)), "licence": e.licence, "size_mb": e.size_mb,
-        "installed": e.installed(settings), "missing": [str(p) for p in e.missing(settings)],
-    } for e in load_manifest()]
+    rows = []
+    for e in load_manifest():
+        problems = e.problems(settings)
+        status = "installed" if not problems else e.status(settings)
+        rows.append({
+            "name": e.name, "title": e.title, "used_by": e.used_by, "source": e.source, "kind": e.kind,
+            "target": str(e.path(settings)), "licence": e.licence, "size_mb": e.size_mb,
+            "installed": not problems, "status": status, "missing": [str(p) for p in e.missing(settings)],
+            "problems": problems, "fix": e.fix() if problems else None,
+        })
+    return rows
 
 
 def _register_components() -> list[str]:
@@ -32,7 +38,8 @@ def _register_components() -> list[str]:
 
     notes = []
     import evalverse.operators  # noqa: F401
-    for module in ("evalverse.judge.backends",):
+    for module in ("evalverse.judge.backends.evidence", "evalverse.judge.backends.openai_compat",
+                   "evalverse.judge.backends.transformers_vlm"):  # the package itself registers nothing
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -67,9 +74,10 @@ def list_models(as_json: bool = typer.Option(False, "--json", help="print JSON")
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        state = "installed" if r["installed"] else "missing"
-        typer.echo(f"{r['name']:<14} {state:<9} {r['size_mb']:>7.0f} MB  {r['licence']}\n"
+        typer.echo(f"{r['name']:<14} {r['status']:<10} {r['size_mb']:>7.0f} MB  {r['licence']}\n"
                    f"{'':14} {r['title']} (for {', '.join(r['used_by'])})\n{'':14} {r['source']} -> {r['target']}")
+        if r["status"] == "incomplete":
+            typer.echo(f"{'':14} incomplete: {'; '.join(r['problems'])} (fix: {r['fix']})")
 
 
 @app.command("pull")
@@ -89,6 +97,9 @@ def pull_models(
         if entry.installed(settings) and not force:
             typer.echo(f"{entry.name}: already installed at {entry.path(settings)}")
             continue
+        problems = entry.problems(settings)
+        if problems and entry.status(settings) == "incomplete":
+            typer.echo(f"{entry.name}: incomplete ({'; '.join(problems)}); fetching what is missing", err=True)
         typer.echo(f"{entry.name}: downloading {entry.source} (about {entry.size_mb:.0f} MB) ...", err=True)
         try:
             path = pull(entry, settings, timeout=timeout, force=force)
@@ -119,7 +130,9 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> 
                 typer.echo(f"      {b['name']}: {'; '.join(b['missing'])}{fix}")
     typer.echo("model weights:")
     for m in report["models"]:
-        typer.echo(f"  {m['name']:<14} {'installed' if m['installed'] else 'missing  '} {m['target']}")
+        typer.echo(f"  {m['name']:<14} {m['status']:<10} {m['target']}")
+        if m["status"] == "incomplete":  # an interrupted pull: say what is wrong and how to finish it
+            typer.echo(f"      {'; '.join(m['problems'])} (fix: {m['fix']})")
     for note in report["notes"]:
         typer.echo(f"note: {note}", err=True)
     sys.stdout.flush()

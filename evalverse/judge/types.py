@@ -42,3 +42,4 @@ class DimensionResult(BaseModel):
     backend_version: str = ""
     raw_text: str | None = None  # the model's raw output where there was one
     seconds: float = 0.0
+    provenance_hash: str | None = None  # the run provenance it was made with (evalverse.provenance), set by the pipeline

@@ -9,42 +9,91 @@ classical heuristics (modulation, flatness, chroma persistence), not a trained c
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from evalverse.operators import audio_dsp as dsp
-from evalverse.operators.base import Operator, OperatorContext, OperatorSkipped
+from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
+from evalverse.operators.results import Detail, Group, Results, Series
 from evalverse.operators.signal import cut_times, rnd, series, shot_spans
 from evalverse.registry import Backend, register
 
 SILENT_PEAK = 10 ** (-90 / 20)
-SPEECH_RATIO_KEYS = ("speech_ratio", "voice_activity_ratio", "vad_ratio", "voiced_share", "speech_share")
+
+ContentLabel = Literal["speech", "music", "ambience", "silence"]
 
 
-def speech_ratio_from(evidence: dict[str, Any]) -> float | None:
-    """A voice-activity share (0–1 of the duration) from the speech evidence, when it has one."""
+class Silence(Detail):
+    start: float
+    end: float
+
+
+class Dropout(Detail):
+    start: float
+    end: float
+    duration: float
+    level_before_db: float  # frame RMS level (dBFS) just before the signal cut out
+
+
+class CutToBeat(Group):
+    n_cuts: int = 0
+    cut_beat_distance_ms: list[float] = []
+    aligned_share: float | None = None
+    chance_share: float | None = None
+    lift: float | None = None
+    alignment_score: float | None = None
+    tolerance_ms: float | None = None
+    reason: str | None = None  # why alignment was not measured
+
+
+class ContentSeries(Detail):
+    times: list[float] = []
+    labels: list[ContentLabel] = []
+
+
+class AudioResults(Results):
+    duration_s: float
+    loudness_lufs: float | None = None
+    loudness_range_lu: float | None = None
+    sample_peak_dbfs: float
+    true_peak_dbtp: float
+    clipped_share: float
+    clipped_runs: int
+    full_scale_share: float
+    silence_share: float
+    silences: list[Silence] = []  # the first 100
+    dropouts: list[Dropout] = []  # the first 100
+    n_dropouts: int
+    speech_share: float
+    music_share: float
+    ambience_share: float
+    silent_window_share: float
+    content_source: str  # what decided the speech share
+    onsets: list[float] = []  # the first 500, seconds
+    n_onsets: int
+    onset_rate_per_s: float
+    tempo_bpm: float | None = None
+    tempo_confidence: float
+    rhythmic: bool
+    beats: list[float] = []  # the first 1000, seconds
+    cut_to_beat: CutToBeat
+    loudness_series: Series = Series()
+    content_series: ContentSeries = ContentSeries()
+    shots_source: str
+
+
+def speech_ratio_from(evidence: dict[str, EvidenceRecord]) -> float | None:
+    """The voice-activity share (0–1 of the duration) from the speech evidence, when speech ran."""
     record = evidence.get("speech")
-    if record is None or getattr(record, "status", None) not in ("ok", "partial"):
-        return None
-    results = getattr(record, "results", {}) or {}
-    for key in SPEECH_RATIO_KEYS:
-        value = results.get(key)
-        if isinstance(value, (int, float)) and 0 <= value <= 1:
-            return float(value)
-    vad = results.get("vad") or results.get("voice_activity")
-    if isinstance(vad, dict):
-        for key in SPEECH_RATIO_KEYS + ("ratio", "share"):
-            value = vad.get(key)
-            if isinstance(value, (int, float)) and 0 <= value <= 1:
-                return float(value)
-    return None
+    value = record.value("speech_ratio") if record is not None else None
+    return float(value) if isinstance(value, (int, float)) and 0 <= value <= 1 else None
 
 
 @register
 class AudioOperator(Operator):
     name: ClassVar[str] = "audio"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.2.0"
     description: ClassVar[str] = (
         "Sound: BS.1770 loudness (LUFS, LRA) on the 16 kHz mono downmix, sample/true-ish peak and clipping, "
         "silences and dropouts with times, heuristic speech/music/ambience shares, onsets (spectral flux), "
@@ -52,7 +101,8 @@ class AudioOperator(Operator):
     )
     evidence_kind: ClassVar[str] = "audio"
     cost = 0.03  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
-    needs: ClassVar[tuple[str, ...]] = ("audio", "shots")
+    needs: ClassVar[tuple[str, ...]] = ("audio", "shots", "speech")  # speech: its voice-activity ratio decides speech_share
+    results_model = AudioResults
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="numpy", weights="none (classical signal processing)", licence="Apache-2.0",
                 modules=("scipy",), fix="pip install scipy"),
@@ -64,7 +114,7 @@ class AudioOperator(Operator):
         "min_tempo_confidence": 0.1,  # below: the audio is not rhythmic enough to report beats
     }
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> AudioResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video
         x = video.audio
@@ -118,9 +168,8 @@ class AudioOperator(Operator):
             "loudness_series": series(0.2 + 0.1 * np.arange(len(mom)), mom, 1),
             "content_series": {"times": [float(t) for t in feats["start"][:200]], "labels": labels[:200]},
             "shots_source": source,
-            "notes": "16 kHz mono downmix: BS.1770 on one channel (approximation); content shares are heuristic",
         }
-        return rnd(results, 3)
+        return AudioResults.model_validate(rnd(results, 3))
 
     @staticmethod
     def _shares(labels: list[str], silence_share: float, vad_ratio: float | None) -> dict[str, Any]:

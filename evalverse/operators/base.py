@@ -56,8 +56,6 @@ class EvidenceRecord(BaseModel):
             return None
         if self._typed is None:
             model = results_model(self.operator)
-            if model is None:  # TRANSITION: an operator not yet typed
-                return None
             try:
                 self._typed = model.model_validate(self.results)
             except ValidationError as exc:
@@ -79,7 +77,7 @@ def results_model(operator: str) -> type[Results]:
     """The results model a registered operator declares."""
     import evalverse.operators  # noqa: F401  (registers every operator)
 
-    return getattr(REGISTRY.get("operator", operator), "results_model", None)
+    return REGISTRY.get("operator", operator).results_model
 
 
 @dataclass
@@ -101,7 +99,8 @@ class Operator(Component):
     # Relative cost (seconds per 10 s of 720p video on 2 cores, benchmarks/bench_evidence.py): among the
     # operators whose needs are met, cheaper ones run first so the first dimensions are judged early.
     cost: ClassVar[float] = 1.0
-    required: ClassVar[tuple[str, ...]] = (*Component.required, "evidence_kind")  # TRANSITION: + "results_model"
+    threads: ClassVar[int] = 1  # cores it keeps busy while it runs (the scheduler's CPU budget counts these)
+    required: ClassVar[tuple[str, ...]] = (*Component.required, "evidence_kind", "results_model")
 
     @classmethod
     def informs(cls, taxonomy: Taxonomy) -> list[str]:

@@ -9,17 +9,60 @@ frame pairs that move instead of a yes/no.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from evalverse.errors import InputError
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import PerShot, Results, Series
 from evalverse.operators.signal import Span, pair_mask, rnd, series, shot_spans
 from evalverse.registry import Backend, register
 
 ANALYSIS_WIDTH = 320
 MIN_TRACKS = 8
+
+Movement = Literal["pan_right", "pan_left", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
+                   "roll_clockwise", "roll_counterclockwise"]
+CameraLabel = Literal["static", "handheld", "pan_right", "pan_left", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
+                      "roll_clockwise", "roll_counterclockwise"]
+
+
+class CameraShot(PerShot):
+    label: CameraLabel  # the dominant movement, else handheld or static
+    movements: list[Movement] = []  # every movement over its threshold, strongest first
+    handheld: bool
+    pan_pct_w_s: float | None = None  # + right
+    tilt_pct_w_s: float | None = None  # + up
+    zoom_pct_s: float | None = None  # + in
+    roll_deg_s: float | None = None  # + clockwise
+    shake_pct_w: float | None = None
+    smoothness: float | None = None
+    valid_pair_share: float | None = None
+
+
+class CameraResults(Results):
+    shots: list[CameraShot]
+    n_shots: int
+    n_static_shots: int
+    n_moving_shots: int  # every label but static (handheld counts as moving)
+    n_handheld_shots: int
+    dominant: CameraLabel  # the longest shot's label
+    labels: list[CameraLabel] = []
+    shake_pct_w: float | None = None
+    smoothness: float | None = None
+    handheld: bool
+    valid_pair_share: float | None = None
+    pan_series: Series = Series()
+    tilt_series: Series = Series()
+    zoom_series: Series = Series()
+    roll_series: Series = Series()
+    dynamic_degree: float | None = None
+    dynamic_pairs: int = 0
+    vbench_dynamic: bool | None = None
+    flow_top5_series: Series = Series()
+    analysis_size: list[int] = []  # [width, height] of the motion-analysis frames
+    shots_source: str
 
 
 @dataclass
@@ -169,7 +212,7 @@ def label_shot(rates: dict[str, float], shake: float, p: dict[str, Any],
 @register
 class CameraOperator(Operator):
     name: ClassVar[str] = "camera"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
     description: ClassVar[str] = (
         "Camera movement from global optical flow: pan/tilt (% of width per s), zoom (% scale per s), roll (deg/s) "
         "and a dominant label per shot, shake (high-frequency trajectory residual), smoothness, dynamic degree."
@@ -177,6 +220,7 @@ class CameraOperator(Operator):
     evidence_kind: ClassVar[str] = "camera"
     cost = 0.33  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
+    results_model = CameraResults
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical: Lucas–Kanade + RANSAC, DIS flow)", licence="Apache-2.0",
                 modules=("cv2", "scipy"), fix="pip install opencv-python-headless scipy"),
@@ -193,7 +237,7 @@ class CameraOperator(Operator):
         "dynamic_threshold": 6.0,  # VBench: px per 1/8 s at a 256-px short side
     }
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> CameraResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video
         frames = video.frames
@@ -252,6 +296,10 @@ class CameraOperator(Operator):
         t_mid = (times[:-1] + times[1:]) / 2
         results = {
             "shots": shots_out,
+            "n_shots": len(shots_out),
+            "n_static_shots": sum(r["label"] == "static" for r in shots_out),
+            "n_moving_shots": sum(r["label"] != "static" for r in shots_out),
+            "n_handheld_shots": sum(bool(r["handheld"]) for r in shots_out),
             "dominant": longest["label"],
             "labels": sorted({r["label"] for r in shots_out}),
             "shake_pct_w": float(np.average(shakes, weights=weights)) if shakes else None,
@@ -263,11 +311,8 @@ class CameraOperator(Operator):
             **dyn,
             "analysis_size": [w, h],
             "shots_source": source,
-            "units": {"pan/tilt": "% of frame width per second (pan +right, tilt +up)", "zoom": "% scale per second (+in)",
-                      "roll": "deg per second (+clockwise)", "shake": "RMS % of frame width", "smoothness": "0-1",
-                      "dynamic_degree": "share of frame pairs (~8 fps) whose top-5% flow exceeds the VBench threshold"},
         }
-        return rnd(results, 3)
+        return CameraResults.model_validate(rnd(results, 3))
 
     @staticmethod
     def _dynamic_degree(gray: np.ndarray, times: np.ndarray, inside: np.ndarray, p: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,14 @@
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from evalverse.errors import InputError
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import Detail, Group, PerShot, Results, Series
 from evalverse.operators.signal import luma, rnd, series, shot_spans
 from evalverse.registry import Backend, register
 
@@ -33,6 +35,56 @@ TEMPLATE_NAMES = {"i": "monochromatic (i)", "V": "analogous (V)", "L": "L-shaped
                   "T": "half wheel (T)", "Y": "split (Y)", "X": "double analogous (X)"}
 HARMONY_SCALE_DEG = 30.0
 MERGE_DELTA_E = 8.0
+
+
+class PaletteColour(Detail):
+    hex: str
+    lab: list[float]  # CIELAB L*, a*, b*
+    share: float  # of the sampled pixels
+
+
+class Harmony(Group):
+    template: Literal["i", "V", "L", "I", "T", "Y", "X"] | None = None
+    template_name: str | None = None
+    score: float | None = None
+    rotation_deg: int | None = None
+    scores: dict[str, float] = {}  # every template's score
+    reason: str | None = None  # why harmony was not measured
+
+
+class ColourShot(PerShot):
+    palette: list[PaletteColour] = []
+
+
+class PaletteConsistency(Group):
+    adjacent_delta_e: list[float] = []
+    mean_delta_e: float | None = None
+    score: float | None = None
+
+
+class Cast(Group):
+    """The share-weighted mean colour of the clip's palette: how far the whole picture leans to one hue."""
+
+    a: float | None = None
+    b: float | None = None
+    chroma: float | None = None
+
+
+class ColourResults(Results):
+    palette: list[PaletteColour] = []
+    harmony: Harmony
+    colourfulness: float
+    saturation_mean: float
+    contrast_rms: float
+    chroma_p95: float
+    grayscale: bool
+    saturated_share: float
+    cast: Cast = Cast()
+    colourfulness_cv: float | None = None
+    shots: list[ColourShot] = []
+    palette_consistency: PaletteConsistency
+    colourfulness_series: Series = Series()
+    shots_source: str
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -89,6 +141,26 @@ def palette_distance(a: list[dict], b: list[dict]) -> float:
     wa, wb = np.array([c["share"] for c in a]), np.array([c["share"] for c in b])
     d = np.linalg.norm(la[:, None] - lb[None], axis=2)
     return float((np.sum(wa * d.min(axis=1)) + np.sum(wb * d.min(axis=0))) / 2)
+
+
+def palette_cast(pal: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Share-weighted mean a*, b* of a palette and their chroma (the strength of an overall colour cast)."""
+    pal = [p for p in pal if p.get("lab")]
+    if not pal:
+        return {"a": None, "b": None, "chroma": None}
+    total = sum(float(p.get("share", 0)) for p in pal) or 1.0
+    a = sum(float(p["lab"][1]) * float(p.get("share", 0)) for p in pal) / total
+    b = sum(float(p["lab"][2]) * float(p.get("share", 0)) for p in pal) / total
+    return {"a": a, "b": b, "chroma": math.hypot(a, b)}
+
+
+def variation(values: list[float | None], min_samples: int = 3) -> float | None:
+    """Population std over max(mean, 1) of the finite values (None under `min_samples` of them)."""
+    vals = [float(x) for x in values if isinstance(x, (int, float)) and math.isfinite(x)]
+    if len(vals) < min_samples:
+        return None
+    mean = sum(vals) / len(vals)
+    return (sum((x - mean) ** 2 for x in vals) / len(vals)) ** 0.5 / max(mean, 1.0)
 
 
 def hue_histogram(frames_rgb: np.ndarray, min_sat: float = 0.2, min_val: float = 0.15) -> tuple[np.ndarray, float]:
@@ -156,7 +228,7 @@ def subsample(frames: np.ndarray, n_frames: int, max_pixels: int) -> tuple[np.nd
 @register
 class ColourOperator(Operator):
     name: ClassVar[str] = "colour"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
     description: ClassVar[str] = (
         "Colour: 5-colour Lab k-means palette with shares, hue harmony against Matsuda/Cohen-Or templates, "
         "Hasler–Süsstrunk colourfulness, mean saturation, RMS contrast, grayscale flag, palette consistency across shots."
@@ -164,6 +236,7 @@ class ColourOperator(Operator):
     evidence_kind: ClassVar[str] = "colour"
     cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
+    results_model = ColourResults
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical)", licence="Apache-2.0", modules=("cv2",),
                 fix="pip install opencv-python-headless"),
@@ -176,7 +249,7 @@ class ColourOperator(Operator):
         "min_saturated_share": 0.02,  # below this, hue harmony is not defined
     }
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> ColourResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video
         frames = video.frames
@@ -229,4 +302,8 @@ class ColourOperator(Operator):
             "colourfulness_series": series(times[idx], colourful, 2),
             "shots_source": source,
         }
-        return rnd(results, 3)
+        results = rnd(results, 3)
+        # derived from the stored (rounded) palette and series, so they agree with what a reader recomputes
+        results["cast"] = rnd(palette_cast(results["palette"]), 4)
+        results["colourfulness_cv"] = rnd(variation(results["colourfulness_series"]["values"]), 4)
+        return ColourResults.model_validate(results)

@@ -11,7 +11,7 @@ Two passes over the analysis frames:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -19,7 +19,112 @@ from evalverse.errors import InputError
 from evalverse.operators import face_models as fm
 from evalverse.operators import face_tracking as ft
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.evidence import Evidence
+from evalverse.operators.results import Detail, Group, Results, Series
 from evalverse.registry import Backend, register
+
+
+class FaceCount(Detail):
+    times: list[float] = []
+    counts: list[int] = []
+
+
+class IdentityMetricInfo(Group):
+    name: Literal["euclidean", "cosine"]
+    threshold: float
+
+
+class FaceTrack(Detail):
+    id: int
+    shot: int | None = None
+    start: float
+    end: float
+    n_detections: int
+    n_embeddings: int
+    identities: list[int] = []
+    area_fraction_mean: float
+    center_mean: list[float]  # x, y as fractions of the frame
+    consistency_mean: float | None = None
+    consistency_min: float | None = None
+
+
+class FaceIdentity(Detail):
+    id: int
+    tracks: list[int] = []
+    shots: list[int] = []
+    screen_time_s: float
+    across_shot_similarity: float | None = None
+
+
+class IdentityConsistency(Group):
+    within_track_mean: float | None = None
+    within_track_min: float | None = None
+    across_shots_mean: float | None = None
+    across_shots_min: float | None = None
+    n_shots: int
+
+
+class IdentitySwitch(Detail):
+    track: int
+    time: float
+    distance: float
+
+
+class FaceBoxes(Detail):
+    times: list[float] = []
+    boxes: list[list[float]] = []  # normalised x1, y1, x2, y2
+
+
+class MainFace(Group):
+    area_fraction_mean: float | None = None
+    area_fraction_min: float | None = None
+    area_fraction_max: float | None = None
+    center_mean: list[float] | None = None
+    center_std: list[float] | None = None
+    boxes: FaceBoxes = FaceBoxes()
+
+
+class ExpressionSeries(Group):
+    times: list[float] = []
+    values: list[float] = []
+    mean: float | None = None
+    std: float | None = None
+    range: float | None = None
+    jumps: int = 0
+    jump_times: list[float] = []
+    max_jump: float | None = None
+
+
+class Expression(Group):
+    mouth_open: ExpressionSeries = ExpressionSeries()
+    eye_open: ExpressionSeries = ExpressionSeries()
+    brow_raise: ExpressionSeries = ExpressionSeries()
+
+
+class FacesResults(Results):
+    detector: Literal["mediapipe", "scrfd"]
+    embedder: Literal["arcface_w600k_r50", "dlib_resnet_v1"]
+    identity_metric: IdentityMetricInfo
+    frames_analysed: int
+    analysis_fps: float | None = None
+    face_count: FaceCount = FaceCount()
+    frames_with_face_ratio: float
+    mean_faces: float
+    max_faces: int
+    n_embedded: int
+    tracks: list[FaceTrack] = []
+    n_tracks: int
+    identities: list[FaceIdentity] = []
+    n_identities: int
+    n_shots_with_faces: int  # shots in which an identity appears
+    n_recurring_identities: int  # identities seen in two or more shots
+    identity_consistency: IdentityConsistency
+    identity_switches: list[IdentitySwitch] = []
+    n_identity_switches: int
+    main_face: MainFace = MainFace()
+    expression: Expression = Expression()
+    mouth_open_series: Series = Series()
+    notes: list[str] = []
 
 
 def _sample_indices(times: np.ndarray, fps: float, cap: int | None = None) -> list[int]:
@@ -37,27 +142,21 @@ def _sample_indices(times: np.ndarray, fps: float, cap: int | None = None) -> li
 
 
 def _shot_starts(ctx: OperatorContext) -> list[float]:
-    """Shot start times from the `shots` evidence if it ran, else from the decoded video's shots."""
-    rec = ctx.evidence.get("shots")
-    ok = rec is not None and rec.status in ("ok", "partial") and rec.results
-    shots = (rec.results.get("shots") if ok else None) or []
-    starts = [float(s["start"]) for s in shots if isinstance(s, dict) and "start" in s]
-    if not starts:
-        starts = []
-    starts = sorted(set(starts) | {0.0})
-    return starts
+    """Shot start times from the `shots` evidence (the one shot source); [0.0] when it did not run."""
+    return sorted({float(s.start) for s in Evidence(ctx.evidence).shots()} | {0.0})
 
 
 @register
 class FacesOperator(Operator):
     name = "faces"
-    version = "1.0.0"
+    version = "1.1.0"
     description = ("Face detection per frame, tracks, distinct identities, identity consistency within tracks and "
                    "across shots, identity switches, face size/position, expression dynamics from a 478-point mesh "
                    "(mouth opening, eye openness, brow raise) and the mouth-opening series for lip-sync.")
     evidence_kind = "faces"
     cost = 1.7  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")  # shots only split tracks and give cross-shot consistency
+    results_model = FacesResults
     default_params: ClassVar[dict[str, Any]] = {
         "mesh_fps": 25.0,  # dense pass rate (detection + mesh); lip-sync wants >= 12
         "identity_fps": 5.0,
@@ -88,7 +187,7 @@ class FacesOperator(Operator):
         ),
     )
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> FacesResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video
         frames, times = video.frames, np.asarray(video.times, float)
@@ -165,7 +264,7 @@ def _attach(dense: list[ft.Detection], found: list[ft.Detection]) -> list[ft.Det
 
 
 def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, shot_starts, size, p,
-               embedder_name, n_embedded, notes, mesh: bool) -> dict[str, Any]:
+               embedder_name, n_embedded, notes, mesh: bool) -> FacesResults:
     w, h = size
     counts = [len(d) for d in per_frame]
     tracks = ft.build_tracks(per_frame, metric, shot_starts, max_gap_s=p["max_gap_s"])
@@ -239,7 +338,7 @@ def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, sho
     n = len(counts)
     span = dense_times[-1] - dense_times[0] if n > 1 else 0.0
     with_face = sum(c > 0 for c in counts)
-    return {
+    return FacesResults.model_validate({
         "detector": "mediapipe" if mesh else "scrfd",
         "embedder": embedder_name,
         "identity_metric": {"name": metric.name, "threshold": metric.threshold},
@@ -254,10 +353,13 @@ def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, sho
         "n_tracks": len(tracks),
         "identities": identities,
         "n_identities": len(identities),
+        "n_shots_with_faces": len({s for i in identities for s in i["shots"]}),
+        "n_recurring_identities": sum(len(i["shots"]) >= 2 for i in identities),
         "identity_consistency": {
             "within_track_mean": float(np.mean(within_mean)) if within_mean else None,
             "within_track_min": float(np.min(within_min)) if within_min else None,
             "across_shots_mean": float(np.mean(across)) if across else None,
+            "across_shots_min": float(np.min(across)) if across else None,
             "n_shots": len(shot_starts),
         },
         "identity_switches": switches,
@@ -273,4 +375,4 @@ def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, sho
         "expression": expression,
         "mouth_open_series": {"times": expression["mouth_open"]["times"], "values": expression["mouth_open"]["values"]},
         "notes": notes,
-    }
+    })

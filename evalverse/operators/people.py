@@ -20,13 +20,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 
 from evalverse.config import Settings
 from evalverse.errors import UnavailableError
 from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.results import Detail, PerShot, Results
 from evalverse.operators.sampling import sample_indices, span_of
 from evalverse.operators.signal import shot_spans
 from evalverse.registry import Backend, package_file, register
@@ -36,13 +37,61 @@ log = logging.getLogger(__name__)
 YOLO_FILE = "yolo/yolo11n.pt"
 POSE_TFLITE = "modules/pose_landmark/pose_landmark_full.tflite"
 
-SHOT_SIZES = ("extreme_close_up", "close_up", "medium", "wide", "extreme_wide")
+ShotSize = Literal["extreme_close_up", "close_up", "medium", "wide", "extreme_wide"]
+SHOT_SIZES: tuple[str, ...] = get_args(ShotSize)
 # lower bounds of the head-height fraction for each size, closest first
 SHOT_SIZE_BOUNDS = ((0.6, "extreme_close_up"), (0.3, "close_up"), (0.12, "medium"), (0.04, "wide"), (0.0, "extreme_wide"))
 HEADS_PER_BODY = 7.5
 HEADS_PER_SHOULDERS = 2.0
 EDGE = 0.005  # a box within this fraction of the frame edge touches it
 EXCESS_HEADROOM = 0.3  # space above the head (fraction of frame height) that reads as "subject too low"
+
+class PersonFrame(Detail):
+    """The main (largest) person in one sampled frame; only time/person/count when nobody is there."""
+
+    time: float
+    person: bool
+    count: int  # people detected
+    bbox: list[float] | None = None  # x1, y1, x2, y2, normalised, clipped to the frame
+    score: float | None = None
+    area_fraction: float | None = None
+    centrality: float | None = None
+    head_height: float | None = None
+    shot_size: ShotSize | None = None
+    headroom: float | None = None
+    head_cut: bool | None = None
+    edge_cut: bool | None = None
+
+
+class PeopleShot(PerShot):
+    samples: int
+    person_fraction: float | None = None
+    shot_size: ShotSize | None = None
+
+
+class PeopleResults(Results):
+    backend: Literal["yolo", "mediapipe_pose"]
+    shot_source: str
+    sampled_frames: int
+    person_fraction: float
+    mean_people: float
+    max_people: int
+    mean_area_fraction: float | None = None
+    mean_centrality: float | None = None
+    subject_prominence: float
+    shot_size: ShotSize | None = None
+    shot_size_counts: dict[str, int] = {}
+    shot_size_thresholds: dict[str, float] = {}  # lower bound of the head-height fraction per size
+    mean_headroom: float | None = None
+    head_cut_fraction: float | None = None
+    edge_cut_fraction: float | None = None
+    excess_headroom_fraction: float | None = None
+    subject_motion: float | None = None
+    pose_energy: float | None = None
+    pose_articulation: float | None = None
+    shots: list[PeopleShot] = []
+    frames: list[PersonFrame] = []
+
 
 # BlazePose landmark ids
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
@@ -306,12 +355,13 @@ def summarise(obs: list[FrameObs], spans, shot_ids: list[int]) -> dict[str, Any]
 @register
 class People(Operator):
     name = "people"
-    version = "1.0"
+    version = "1.1"
     description = ("Person detection or pose on frames sampled at 4 fps: presence, prominence, shot size, headroom "
                    "and cut-off framing, subject motion and pose energy.")
     evidence_kind = "people"
     cost = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("frames", "shots")
+    results_model = PeopleResults
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 120, "imgsz": 640, "conf": 0.35,
                                                 "pose_confidence": 0.5}
     backends = (
@@ -322,7 +372,7 @@ class People(Operator):
                 fix="pip install --no-deps mediapipe==0.10.14 (see requirements/no-deps.txt)"),
     )
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> PeopleResults:
         video, p = ctx.video, ctx.params
         idx = sample_indices(video.times, float(p["fps"]), int(p["max_frames"]))
         spans, shot_source = shot_spans(video, ctx.evidence)
@@ -335,4 +385,5 @@ class People(Operator):
         else:
             raise UnavailableError(f"people has no backend {ctx.backend!r}")
         obs = [FrameObs(int(i), float(video.times[i]), people) for i, people in zip(idx, detections)]
-        return {"backend": ctx.backend, "shot_source": shot_source, **summarise(obs, spans, shot_ids)}
+        return PeopleResults.model_validate({"backend": ctx.backend, "shot_source": shot_source,
+                                             **summarise(obs, spans, shot_ids)})

@@ -66,6 +66,11 @@ def get_operator(name: str) -> type[Operator]:
     return cls  # type: ignore[return-value]
 
 
+def dependencies(cls: type[Operator]) -> list[str]:
+    """The operators `cls` needs (its `needs` minus the inputs frames/audio/prompt)."""
+    return [n for n in cls.needs if n not in INPUT_NEEDS]
+
+
 def resolve_order(names: list[str] | None = None) -> list[str]:
     """The requested operators plus everything they need, in the order they run: an operator runs once the
     operators it needs have run, and among those ready the one with the lowest declared `cost` goes first
@@ -79,8 +84,7 @@ def resolve_order(names: list[str] | None = None) -> list[str]:
             raise InputError(f"operators depend on each other in a cycle: {' -> '.join((*chain, name))}")
         if name in needed:
             return
-        cls = get_operator(name)
-        deps = [n for n in cls.needs if n not in INPUT_NEEDS]
+        deps = dependencies(get_operator(name))
         for need in deps:
             if need not in known:
                 raise InputError(f"operator {name!r} needs {need!r}, which is neither an input nor a registered operator")
@@ -144,16 +148,10 @@ def _input_problem(cls: type[Operator], video: DecodedVideo) -> str | None:
     return None
 
 
-class _Untyped(Results):
-    model_config = {"extra": "allow"}
-
-
 def validate_results(cls: type[Operator], raw: Any) -> Results:
     """What `run` returned, as the operator's results model; InputError naming the operator and the field
     when it does not fit (an operator bug: a renamed or unexpected key fails here, at its source)."""
-    model = getattr(cls, "results_model", None)
-    if model is None:  # TRANSITION: operators not yet typed keep their plain dict (removed once all are typed)
-        return _Untyped.model_validate(plain(raw or {}))
+    model = cls.results_model
     if isinstance(raw, model):
         return raw
     try:
@@ -200,50 +198,78 @@ def run_one(cls: type[Operator], video: DecodedVideo, settings: Settings, params
     return record
 
 
+def plan(names: list[str], settings: Settings, params: dict[str, dict[str, Any]] | None = None,
+         prefer: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """What would run for `names` (in run order): {operator: {version, backend, params}}: the operator part of
+    a run's provenance. `backend` is None when no backend can run here."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in resolve_order(names):
+        cls = get_operator(name)
+        avail = cls.availability(settings, prefer=(prefer or {}).get(name))
+        out[name] = {"version": cls.version, "backend": avail.backend,
+                     "params": {**cls.default_params, **(params or {}).get(name, {})}}
+    return out
+
+
 def iter_operators(video: DecodedVideo, settings: Settings, names: list[str] | None = None,
                    store: EvidenceCache | None = None, use_cache: bool = True,
                    params: dict[str, dict[str, Any]] | None = None, prompt: str | None = None,
-                   prefer: dict[str, str] | None = None) -> Iterator[RunnerEvent]:
-    """Run operators (all registered ones when `names` is None, plus what they need) in dependency order,
-    yielding an operator_start and an operator_done event per operator. `params` maps operator name to
-    overrides of its default_params; `prefer` maps operator name to a backend to use when it can run."""
+                   prefer: dict[str, str] | None = None, workers: int | None = None) -> Iterator[RunnerEvent]:
+    """Run operators (all registered ones when `names` is None, plus what they need), yielding an
+    operator_start and an operator_done event per operator as they happen. Independent operators run side by
+    side within `workers` cores (default `settings.workers`; see evalverse.operators.scheduler). `params` maps
+    operator name to overrides of its default_params; `prefer` maps operator name to a backend to use when it
+    can run."""
+    from evalverse.operators.scheduler import schedule
+
     order = resolve_order(names)
     params = params or {}
     evidence: dict[str, EvidenceRecord] = {}
     keys: dict[str, str] = {}
     video_hash = video.meta.content_hash
-    for index, name in enumerate(order):
-        cls = get_operator(name)
-        yield RunnerEvent(kind="operator_start", operator=name, record=None, index=index, total=len(order))
+    classes = {name: get_operator(name) for name in order}
+    pending_keys: dict[str, str] = {}
+    index = {name: i for i, name in enumerate(order)}
+
+    def start(name: str) -> EvidenceRecord | Callable[[], EvidenceRecord]:
+        cls = classes[name]
         effective = {**cls.default_params, **params.get(name, {})}
         avail = cls.availability(settings, prefer=(prefer or {}).get(name))
         upstream = {n: keys[n] for n in cls.needs if n in keys}
-        key = params_key(effective, avail.backend, upstream, prompt if "prompt" in cls.needs else None)
-        record = None
-        if avail.available and store is not None and use_cache:
-            record = _cache_get(store, video_hash, cls, key)
-        if record is None:
-            if not avail.available:
-                record = EvidenceRecord(operator=name, version=cls.version, params=effective,
-                                        status="unavailable", message=avail.explain())
-            else:
-                record = run_one(cls, video, settings, effective, evidence, prompt, backend=avail.backend)
-            if store is not None and record.status in ("ok", "partial"):
-                _cache_put(store, video_hash, record, key)
+        key = pending_keys[name] = params_key(effective, avail.backend, upstream, prompt if "prompt" in cls.needs else None)
+        if not avail.available:
+            return EvidenceRecord(operator=name, version=cls.version, params=effective, status="unavailable",
+                                  message=avail.explain())
+        if store is not None and use_cache:
+            hit = _cache_get(store, video_hash, cls, key)
+            if hit is not None:
+                return hit
+        inputs = {n: evidence[n] for n in cls.needs if n in evidence}  # a snapshot: workers never see later changes
+        return lambda: run_one(cls, video, settings, effective, inputs, prompt, backend=avail.backend)
+
+    def finish(name: str, record: EvidenceRecord) -> None:
+        key = pending_keys[name]
+        if store is not None and record.usable and not record.cached:
+            _cache_put(store, video_hash, record, key)
         evidence[name] = record
         # downstream keys see whether this one succeeded: a fallback computed without it is not reused later
-        keys[name] = key if record.status in ("ok", "partial") else f"{key}:{record.status}"
-        yield RunnerEvent(kind="operator_done", operator=name, record=record, index=index, total=len(order))
+        keys[name] = key if record.usable else f"{key}:{record.status}"
+
+    needs = {name: dependencies(cls) for name, cls in classes.items()}
+    threads = {name: cls.threads for name, cls in classes.items()}
+    budget = workers if workers is not None else settings.workers
+    for kind, name, record in schedule(order, needs, threads, budget, start, finish):
+        yield RunnerEvent(kind=f"operator_{kind}", operator=name, record=record, index=index[name], total=len(order))
 
 
 def run_operators(video: DecodedVideo, settings: Settings, names: list[str] | None = None,
                   store: EvidenceCache | None = None, use_cache: bool = True,
                   params: dict[str, dict[str, Any]] | None = None, prompt: str | None = None,
                   on_event: Callable[[RunnerEvent], None] | None = None, prefer: dict[str, str] | None = None,
-                  ) -> dict[str, EvidenceRecord]:
+                  workers: int | None = None) -> dict[str, EvidenceRecord]:
     """Run operators and return {operator name: EvidenceRecord} in run order (see iter_operators)."""
     records: dict[str, EvidenceRecord] = {}
-    for event in iter_operators(video, settings, names, store, use_cache, params, prompt, prefer):
+    for event in iter_operators(video, settings, names, store, use_cache, params, prompt, prefer, workers):
         if on_event is not None:
             on_event(event)
         if event["kind"] == "operator_done" and event["record"] is not None:

@@ -24,6 +24,7 @@ class ShotBoundary(Detail):
     end_frame: int  # exclusive
     transition: Literal["start", "cut", "fade"] = "cut"  # how the shot begins
     keyframe: int | None = None  # analysis frame index of a representative frame
+    thumbnail: str | None = None  # the keyframe as a small JPEG data URI (shown and stored; no re-decoding)
 
 
 class ShotsResults(Results):
@@ -40,8 +41,9 @@ class ShotsResults(Results):
 @register
 class Shots(Operator):
     name = "shots"
-    version = "1.1"
-    description = "Shot boundaries (hard cuts and fades) with a keyframe per shot."
+    version = "1.2"
+    description = "Shot boundaries (hard cuts and fades) with a keyframe (and its thumbnail) per shot."
+    default_params = {"thumbnail_width": 160}  # px: enough to recognise a shot in a strip, ~5 KB each
     evidence_kind = "shots"
     needs = ("frames",)
     results_model = ShotsResults
@@ -56,12 +58,21 @@ class Shots(Operator):
     def run(self, ctx: OperatorContext) -> ShotsResults:
         from evalverse.media import detect_shots
 
-        shots = detect_shots(ctx.video, method=ctx.backend, **ctx.params)
+        from evalverse.media.thumbnails import jpeg_data_uri
+
+        params = {k: v for k, v in ctx.params.items() if k != "thumbnail_width"}
+        shots = detect_shots(ctx.video, method=ctx.backend, **params)
+        width = int(ctx.params.get("thumbnail_width", 160))
+        frames = ctx.video.frames
+
+        def thumb(keyframe: int | None) -> str | None:
+            return jpeg_data_uri(frames[keyframe], width) if keyframe is not None and 0 <= keyframe < len(frames) else None
+
         lengths = np.array([s.end - s.start for s in shots], dtype=np.float64)
         mean = float(lengths.mean()) if len(lengths) else None
         return ShotsResults(
             method=ctx.backend,
-            shots=[ShotBoundary(**s.as_dict()) for s in shots],
+            shots=[ShotBoundary(**s.as_dict(), thumbnail=thumb(s.keyframe)) for s in shots],
             n_shots=len(shots),
             cuts=[round(s.start, 3) for s in shots[1:]],
             transitions=[s.transition for s in shots[1:]],

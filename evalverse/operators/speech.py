@@ -10,15 +10,43 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evalverse.operators import speech_models as sm
-from evalverse.operators.base import Operator, OperatorContext
+from evalverse.operators.base import Operator, OperatorContext, OperatorSkipped
+from evalverse.operators.results import Detail, Results
 from evalverse.registry import Backend, register
 
 SILENT_PEAK = 10 ** (-80 / 20)  # below -80 dBFS the track carries nothing a listener could hear
 
 
-def skipped(reason: str) -> dict[str, Any]:
-    """The result of an operator that had nothing to work on (the runner records status `skipped`)."""
-    return {"skipped": True, "message": reason}
+class SpeechSegment(Detail):
+    start: float
+    end: float
+    text: str
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+class SpeechWord(Detail):
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
+class SpeechResults(Results):
+    vad_model: str  # which voice-activity model ran
+    vad_segments: list[list[float]] = []  # [start, end] seconds of each voiced segment
+    duration_s: float
+    model: str | None = None  # the transcriber (None when nothing was voiced)
+    transcript: str = ""
+    language: str | None = None
+    language_probability: float | None = None
+    segments: list[SpeechSegment] = []
+    words: list[SpeechWord] = []
+    n_words: int
+    no_speech: bool
+    voiced_s: float
+    speech_ratio: float
+    speaking_rate_wpm: float | None = None
 
 
 def speech_stats(vad: list[tuple[float, float]], n_words: int, duration_s: float) -> dict[str, Any]:
@@ -34,12 +62,13 @@ def speech_stats(vad: list[tuple[float, float]], n_words: int, duration_s: float
 @register
 class SpeechOperator(Operator):
     name = "speech"
-    version = "1.0.0"
+    version = "1.1.0"
     description = ("Voice activity (Silero), transcript with language, segments and word timestamps (Whisper), "
                    "speaking rate in words per voiced minute and the share of the clip that is speech.")
     evidence_kind = "speech"
     cost = 1.4  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
     needs = ("audio",)
+    results_model = SpeechResults
     default_params: ClassVar[dict[str, Any]] = {
         "language": None,  # None: detect
         "vad_threshold": 0.5,
@@ -74,24 +103,24 @@ class SpeechOperator(Operator):
         ),
     )
 
-    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+    def run(self, ctx: OperatorContext) -> SpeechResults:
         p = {**self.default_params, **ctx.params}
         audio = ctx.video.audio
         if audio is None or len(audio) == 0:
-            return skipped("the video has no audio stream")
+            raise OperatorSkipped("the video has no audio stream")
         audio = np.asarray(audio, np.float32)
         rate = ctx.video.audio_rate
         duration = len(audio) / rate
         peak = float(np.max(np.abs(audio)))
         if ctx.video.meta.audio_silent or peak < SILENT_PEAK:
-            return skipped(f"the audio is digitally silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+            raise OperatorSkipped(f"the audio is digitally silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
 
         vad, vad_source = sm.voice_activity(audio, rate, threshold=p["vad_threshold"])
         base = {"vad_model": vad_source, "vad_segments": [list(s) for s in vad], "duration_s": round(duration, 3)}
         if not vad:
-            return base | {"model": None, "transcript": "", "language": None, "language_probability": None,
-                           "segments": [], "words": [], "n_words": 0, "no_speech": True,
-                           **speech_stats(vad, 0, duration)}
+            return SpeechResults.model_validate(base | {
+                "model": None, "transcript": "", "language": None, "language_probability": None, "segments": [],
+                "words": [], "n_words": 0, "no_speech": True, **speech_stats(vad, 0, duration)})
 
         if ctx.backend == "openai_whisper":
             model = sm.load_openai_whisper(ctx.settings.models_dir / sm.WHISPER_CKPT)
@@ -106,7 +135,7 @@ class SpeechOperator(Operator):
             model_name = "whisper tiny.en (ctranslate2)"
 
         words = [w for w in tr.words if w["word"]]
-        return base | {
+        return SpeechResults.model_validate(base | {
             "model": model_name,
             "transcript": tr.text,
             "language": tr.language,
@@ -116,4 +145,4 @@ class SpeechOperator(Operator):
             "n_words": len(words),
             "no_speech": False,
             **speech_stats(vad, len(words), duration),
-        }
+        })

@@ -18,6 +18,7 @@ Shots are not used: a 9 s window is longer than most shots.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -96,8 +97,10 @@ class Dnsmos:
     def __init__(self, p835: str, p808: str) -> None:
         import onnxruntime as ort
 
-        self.p835 = ort.InferenceSession(p835, providers=["CPUExecutionProvider"])
-        self.p808 = ort.InferenceSession(p808, providers=["CPUExecutionProvider"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # the scheduler counts this operator as one core
+        self.p835 = ort.InferenceSession(p835, sess_options=opts, providers=["CPUExecutionProvider"])
+        self.p808 = ort.InferenceSession(p808, sess_options=opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, seg: np.ndarray) -> tuple[float, float, float, float]:
         seg = np.asarray(seg, dtype=np.float32)
@@ -108,15 +111,23 @@ class Dnsmos:
 
 
 _SCORER: Dnsmos | None = None
+_SCORER_LOCK = threading.Lock()
 
 
 def scorer() -> Dnsmos:
-    """The DNSMOS models shipped in speechmos (cached per process)."""
+    """The DNSMOS models shipped in speechmos (cached per process; onnxruntime sessions are thread-safe)."""
+    global _SCORER
+    with _SCORER_LOCK:
+        return _SCORER if _SCORER is not None else _load_scorer()
+
+
+def _load_scorer() -> Dnsmos:
     global _SCORER
     if _SCORER is None:
         primary, p808 = package_file(*P835_MODEL), package_file(*P808_MODEL)
         if primary is None or p808 is None:
-            raise UnavailableError("speechmos is installed without its DNSMOS models (pip install --no-deps speechmos==0.0.1.1)")
+            raise UnavailableError("speechmos is installed without its DNSMOS models "
+                                   "(pip install --no-deps speechmos==0.0.1.1)")
         _SCORER = Dnsmos(str(primary), str(p808))
     return _SCORER
 
@@ -135,11 +146,10 @@ def windows(n_samples: int, max_windows: int, rate: int = RATE) -> list[int]:
 
 
 def _voiced_seconds(record) -> float | None:
+    """Voiced seconds per the speech evidence; None when it did not run usefully."""
     if record is None or not record.usable:
         return None
-    typed = record.typed()
-    value = getattr(typed, "voiced_s", None) if typed is not None else (record.results or {}).get("voiced_s")
-    return None if value is None else float(value)
+    return float(record.typed().voiced_s)  # type: ignore[union-attr]
 
 
 def _probe(settings) -> str | None:
@@ -159,6 +169,7 @@ class SpeechQualityOperator(Operator):
     needs: ClassVar[tuple[str, ...]] = ("audio", "speech")
     results_model = SpeechQualityResults
     cost: ClassVar[float] = 0.4  # s per 10 s of 720p: one window, 0.29-0.34 s CPU (2026-12-01), after speech
+    threads: ClassVar[int] = 1  # onnxruntime sessions limited to one thread
     default_params: ClassVar[dict[str, Any]] = {
         "max_windows": 12,  # about 2 minutes of audio scored in full; longer clips are sampled evenly
         "min_voiced_s": 1.0,  # less speech than this (per the speech evidence): nothing for DNSMOS to rate

@@ -8,7 +8,6 @@ whole from the run cache runs no operator; its panels come from the newest cache
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi", ".mpg", ".mpeg", ".m4v")
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 MAX_MEDIA_LIST = 500
-MAX_THUMBNAILS = 12
 STREAM_INTERVAL_S = 0.25  # streamed rationale text is pushed at most this often (cards always on completion)
 
 
@@ -154,42 +152,6 @@ def stored_evidence(store: Any, video_hash: str) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def keyframe_thumbnails(video: Path, shots: list[Mapping[str, Any]], meta: Mapping[str, Any] | None = None,
-                        width: int = 160) -> dict[int, str]:
-    """A small JPEG (base64 data URI) per shot, re-read from the file at the shot's middle."""
-    import av
-    import cv2
-    import numpy as np
-
-    out: dict[int, str] = {}
-    meta = meta or {}
-    rotation = int(meta.get("rotation") or 0)
-    dw, dh = int(meta.get("width") or 0), int(meta.get("height") or 0)
-    try:
-        with av.open(str(video)) as container:
-            stream = container.streams.video[0]
-            for shot in shots[:MAX_THUMBNAILS]:
-                t = (float(shot["start"]) + float(shot["end"])) / 2
-                container.seek(int(t / stream.time_base), stream=stream, backward=True)
-                frame = None
-                for frame in container.decode(stream):
-                    if frame.time is None or frame.time >= t - 1e-3:
-                        break
-                if frame is None:
-                    continue
-                img = frame.to_ndarray(format="rgb24")
-                if rotation:
-                    img = np.ascontiguousarray(np.rot90(img, k=-(rotation // 90)))
-                aspect = (dh / dw) if dw and dh else img.shape[0] / img.shape[1]
-                img = cv2.resize(img, (width, max(1, int(round(width * aspect)))), interpolation=cv2.INTER_AREA)
-                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-                if ok:
-                    out[int(shot["index"])] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
-    except Exception as exc:  # noqa: BLE001 - thumbnails are decoration; the shot list still shows
-        log.warning("keyframe thumbnails failed for %s: %s", video, exc)
-    return out
-
-
 # ---- the run --------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -217,8 +179,6 @@ class _Run:
     streaming: dict[str, str] = field(default_factory=dict)
     judging: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    shots: list[dict[str, Any]] = field(default_factory=list)
-    thumbnails: dict[int, str] = field(default_factory=dict)
     note: str = ""
     first_card_s: float | None = None
     panels: tuple[str, ...] = ()  # operators with an evidence panel (card links point to these)
@@ -293,10 +253,6 @@ def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *,
                 records[ev["operator"]] = run.operators[ev["operator"]] | {"results": ev.get("results") or {}}
                 run.panels = tuple(records)
                 yield Update(progress=run.progress(), evidence=_evidence(run, records, video))
-            elif kind == "shots":
-                run.shots = list(ev.get("shots") or [])
-                run.thumbnails = keyframe_thumbnails(Path(video), run.shots, run.meta)
-                yield Update(progress=run.progress(), evidence=_evidence(run, records, video))
             elif kind == "judge":
                 dim = ev["dimension"]
                 if run.judging != dim:
@@ -339,10 +295,7 @@ def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *,
 
 
 def _evidence(run: _Run, records: Mapping[str, dict[str, Any]], video: Path) -> str:
-    records = dict(records)
-    if run.shots and "shots" in records and not (records["shots"].get("results") or {}).get("shots"):
-        records["shots"] = records["shots"] | {"results": {"shots": run.shots, "n_shots": len(run.shots)}}
-    return view.evidence_html(records, run.thumbnails, run.meta.get("duration_s"))
+    return view.evidence_html(records, run.meta.get("duration_s"))
 
 
 def _dim_name(taxonomy: Any, dim_id: str) -> str:

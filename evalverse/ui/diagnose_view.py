@@ -331,12 +331,11 @@ def _panel(op: str, record: Mapping[str, Any], body: str) -> str:
             f'<h4>{esc(OPERATOR_TITLES.get(op, op))}</h4><div class="ev-meta">{meta}</div>{message}{body}</section>')
 
 
-def shots_panel(res: Mapping[str, Any], thumbnails: Mapping[int, str] | None = None) -> str:
-    thumbnails = thumbnails or {}
+def shots_panel(res: Mapping[str, Any]) -> str:
     items = []
     for s in res.get("shots") or []:
         idx = s.get("index")
-        uri = thumbnails.get(idx) if isinstance(idx, int) else None
+        uri = s.get("thumbnail")  # the keyframe from the pipeline's one decode, kept with the shots evidence
         img = f'<img src="{esc(uri)}" alt="shot {esc(idx)} keyframe">' if uri and uri.startswith("data:image/jpeg;base64,") else ""
         items.append(f'<div class="ev-shot">{img}shot {esc(idx)}: {num(s.get("start"), 2)}–{num(s.get("end"), 2)} s'
                      f'<br><span class="ev-meta">{esc(s.get("transition"))}</span></div>')
@@ -472,13 +471,12 @@ def people_panel(res: Mapping[str, Any]) -> str:
                 ("head cut", num(res.get("head_cut_fraction"), 2)), ("backend", esc(res.get("backend")))])
 
 
-def evidence_html(records: Mapping[str, Mapping[str, Any]], thumbnails: Mapping[int, str] | None = None,
-                  duration: float | None = None) -> str:
+def evidence_html(records: Mapping[str, Mapping[str, Any]], duration: float | None = None) -> str:
     """Every operator's panel (anchored `ev-panel-<operator>`); a failed one shows its status and message."""
     if not records:
         return '<div class="ev-meta">Evidence panels appear here once the operators have run.</div>'
     builders = {
-        "shots": lambda r: shots_panel(r, thumbnails), "faces": lambda r: faces_panel(r, duration),
+        "shots": shots_panel, "faces": lambda r: faces_panel(r, duration),
         "features": lambda r: features_panel(r, duration), "people": people_panel,
         "camera": lambda r: camera_panel(r, duration), "lipsync": lipsync_panel, "speech": speech_panel,
         "colour": colour_panel, "audio": lambda r: audio_panel(r, duration), "quality": lambda r: quality_panel(r, duration),

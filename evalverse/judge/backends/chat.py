@@ -1,22 +1,27 @@
 """The flow shared by chat-model judges (local VLM, OpenAI-compatible endpoint).
 
-prompt from the taxonomy → stream the reply (reasoning and self-reflection are forwarded as events as
-they arrive; the JSON verdict is parsed at the end) → parse → on failure one repair request → answers
-scored by `scoring.aggregate`. A reply that stays unreadable is recorded as `unparsed` with its raw
-text and no score; a failed call is recorded as `error`. Neither ever carries a score.
+prompt from the taxonomy → the pictures (a reference-to-video clip's reference first, as labelled
+pictures, then the sampled frames with their times; see `images.py`) → stream the reply (reasoning and
+self-reflection are forwarded as events as they arrive; the JSON verdict is parsed at the end) → parse
+→ on failure one repair request → answers scored by `scoring.aggregate`. A reply that stays unreadable
+is recorded as `unparsed` with its raw text and no score, and says when the model ran out of output
+tokens; a failed call is recorded as `error`. Neither ever carries a score. A reference that cannot be
+decoded is not silently dropped: the model is told, and the rationale says so.
 """
 from __future__ import annotations
 
 import re
 import time
 from abc import abstractmethod
-from typing import Any, ClassVar, Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Iterator, Sequence
 
 from evalverse.errors import EvalVerseError
+from evalverse.judge.backends.images import Shown, frame_pictures, reference_pictures
 from evalverse.judge.gating import ActiveDimension
 from evalverse.judge.parsing import REFLECTION_MARKER, Parsed, parse_judgment
 from evalverse.judge.prompts import Prompt, build_prompt, repair_request
-from evalverse.judge.protocol import Frame, JudgeBackend, JudgeContext, done
+from evalverse.judge.protocol import JudgeBackend, JudgeContext, done
 from evalverse.judge.scoring import aggregate, load_weights, question_score
 from evalverse.judge.types import DimensionResult, JudgeEvent, QuestionAnswer
 
@@ -74,11 +79,13 @@ class ChatJudge(JudgeBackend):
     """A judge that talks to a chat model. Subclasses implement `_stream` (and may override `_prepare`)."""
 
     repairs: ClassVar[int] = 1  # follow-up requests after an unreadable verdict
+    last_finish: str | None = None  # why the last reply ended: "stop", "length" (the token limit), or unknown
 
     @abstractmethod
-    def _stream(self, messages: list[Message], frames: list[Frame]) -> Iterator[str]:
-        """Send the conversation (frames belong to the first user message) and yield text chunks.
-        Raise JudgeCallError/UnavailableError when the model cannot answer."""
+    def _stream(self, messages: list[Message], pictures: list[Shown]) -> Iterator[str]:
+        """Send the conversation (the labelled pictures belong to the first user message, each after its
+        label, in order) and yield text chunks. Raise JudgeCallError/UnavailableError when the model cannot
+        answer."""
 
     def _prepare(self) -> None:
         """Load the model or check the endpoint (once per instance)."""
@@ -88,14 +95,29 @@ class ChatJudge(JudgeBackend):
         prompt = self.prompt_for(active, context)
         questions = active.questions
         scale = tuple(context.taxonomy.score_scale)
-        messages: list[Message] = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        user = prompt.user
         result = DimensionResult(dimension=dim.id, status="error", backend=self.name, backend_version=self.version_string())
+        notes: list[str] = []  # what the model could not be given or could not finish; kept in the rationale
+        pictures = frame_pictures(context.frames)
+        if context.reference is not None:
+            reference, problem = self._reference(context)
+            pictures = reference + pictures
+            if reference:
+                user += (f"\n\nThe reference is shown before the video frames: {len(reference)} picture(s), each "
+                         "labelled \"Reference\". Compare the video with it where a question asks about fidelity.")
+            else:
+                note = (f"the reference {Path(context.reference).name} could not be shown to the model ({problem}); "
+                        "questions about fidelity to it cannot be judged from pictures")
+                user += f"\n\nNote: {note}. Answer null to questions that need the reference."
+                notes.append(note)
+                yield JudgeEvent(kind="error", dimension=dim.id, text=note, data={"recoverable": True, "reference": False})
+        messages: list[Message] = [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
         texts: list[str] = []
         try:
             self._prepare()
-            text = yield from self._streamed(dim.id, messages, context.frames, attempt=1)
+            text = yield from self._streamed(dim.id, messages, pictures, attempt=1)
             texts.append(text)
-            parsed = parse_judgment(text, questions, scale)  # type: ignore[arg-type]
+            parsed = self._parse(text, questions, scale)
             for attempt in range(2, 2 + self.repairs):
                 if parsed.ok:
                     break
@@ -103,20 +125,34 @@ class ChatJudge(JudgeBackend):
                                  data={"recoverable": True, "attempt": attempt - 1, "error": parsed.error})
                 messages += [{"role": "assistant", "content": text},
                              {"role": "user", "content": repair_request(parsed.error or "unreadable", prompt.question_ids)}]
-                text = yield from self._streamed(dim.id, messages, context.frames, attempt=attempt)
+                text = yield from self._streamed(dim.id, messages, pictures, attempt=attempt)
                 texts.append(text)
-                repaired = parse_judgment(text, questions, scale)  # type: ignore[arg-type]
+                repaired = self._parse(text, questions, scale)
                 if not repaired.reasoning:
                     repaired.reasoning, repaired.reflection = parsed.reasoning, repaired.reflection or parsed.reflection
                 parsed = repaired
         except EvalVerseError as exc:
-            result.rationale = f"the {self.name} judge failed: {exc}"
+            result.rationale = "\n\n".join([f"the {self.name} judge failed: {exc}"] + [f"[{n}]" for n in notes])
             result.raw_text = "\n\n".join(texts) or None
             yield JudgeEvent(kind="error", dimension=dim.id, text=str(exc), data={"recoverable": False})
             yield done(result)
             return
         result.raw_text = "\n\n--- repair ---\n\n".join(texts)
-        yield from self._finish(active, context, parsed, result)
+        result.backend_version = self.version_string()  # now with what the endpoint reported about itself
+        yield from self._finish(active, context, parsed, result, notes)
+
+    def _parse(self, text: str, questions, scale) -> Parsed:
+        parsed = parse_judgment(text, questions, scale)  # type: ignore[arg-type]
+        if not parsed.ok and self.last_finish == "length":
+            parsed.error = (f"{parsed.error}; the reply was cut off at the output limit of {self.output_limit()} tokens "
+                            "before the verdict was complete")
+        elif not parsed.ok and self.last_finish not in (None, "stop"):
+            parsed.error = f"{parsed.error}; the model's reply ended with finish reason {self.last_finish!r}"
+        return parsed
+
+    def output_limit(self) -> int | None:
+        """The most tokens one reply may have (None: unknown)."""
+        return None
 
     def prompt_for(self, active: ActiveDimension, context: JudgeContext) -> Prompt:
         return build_prompt(active, context.taxonomy, meta=context.meta, evidence=context.evidence, shots=context.shots,
@@ -126,24 +162,41 @@ class ChatJudge(JudgeBackend):
     def version_string(self) -> str:
         return self.version
 
-    def _streamed(self, dimension: str, messages: list[Message], frames: list[Frame], attempt: int
+    def _reference(self, context: JudgeContext) -> tuple[list[Shown], str | None]:
+        """The reference as labelled pictures (decoded once per file and judge), or ([], why not)."""
+        path = Path(context.reference)  # type: ignore[arg-type]
+        try:
+            stat = path.stat()
+            key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        except OSError as exc:
+            return [], f"{type(exc).__name__}: {exc.strerror or exc}"
+        cache = self.__dict__.setdefault("_reference_cache", {})
+        if key not in cache:
+            try:
+                cache[key] = (reference_pictures(path, context.settings or self.settings), None)
+            except (EvalVerseError, OSError, ValueError) as exc:
+                cache[key] = ([], str(exc) if isinstance(exc, EvalVerseError) else f"{type(exc).__name__}: {exc}")
+        return cache[key]
+
+    def _streamed(self, dimension: str, messages: list[Message], pictures: list[Shown], attempt: int
                   ) -> Iterator[JudgeEvent]:
         """Forward reasoning/reflection as events while the reply streams; return the full text."""
         splitter = PhaseSplitter()
         started = time.perf_counter()
-        for chunk in self._stream(messages, frames):
+        for chunk in self._stream(messages, pictures):
             yield from _phase_events(dimension, splitter.feed(chunk), attempt)
         yield from _phase_events(dimension, splitter.flush(), attempt)
         self.last_call_seconds = time.perf_counter() - started
         return splitter.text
 
-    def _finish(self, active: ActiveDimension, context: JudgeContext, parsed: Parsed, result: DimensionResult
-                ) -> Iterator[JudgeEvent]:
+    def _finish(self, active: ActiveDimension, context: JudgeContext, parsed: Parsed, result: DimensionResult,
+                notes: Sequence[str] = ()) -> Iterator[JudgeEvent]:
         dim = active.dimension
         result.rationale, result.reflection = parsed.reasoning, parsed.reflection
         if not parsed.ok:
             result.status = "unparsed"
             result.rationale = (parsed.reasoning + "\n\n" if parsed.reasoning else "") + f"[unparsed: {parsed.error}]"
+            result.rationale += "".join(f"\n\n[{n}]" for n in notes)
             yield JudgeEvent(kind="error", dimension=dim.id, text=f"verdict unreadable: {parsed.error}",
                              data={"recoverable": False})
             yield done(result)
@@ -166,6 +219,7 @@ class ChatJudge(JudgeBackend):
         result.status = "scored" if result.score is not None else "not_judged"
         if result.score is None:
             result.rationale += "\n\n[not judged: the model answered no question and gave no score]"
+        result.rationale += "".join(f"\n\n[{n}]" for n in notes)
         data = {"score": result.score, "source": source, "model_score": parsed.score, "confidence": parsed.confidence,
                 "answered": agg.answered, "asked": agg.asked, "warnings": parsed.warnings}
         yield JudgeEvent(kind="score", dimension=dim.id, text="" if result.score is None else f"{result.score:.2f}", data=data)
