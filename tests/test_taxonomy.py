@@ -18,6 +18,7 @@ from evalverse.taxonomy.loader import DEFAULT_PATH
 
 BRIEF_EVIDENCE_KINDS = {
     "metadata", "shots", "faces", "people", "features", "speech", "lipsync", "camera", "quality", "colour", "audio",
+    "nr_quality", "facial_expression", "speech_quality",  # issue 9: human-trained perception
 }
 CHECK_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
 

@@ -13,10 +13,13 @@ from evalverse.operators import (  # noqa: F401  (imported for their @register s
     camera,
     colour,
     quality,
+    nr_quality,
     features,
     people,
     faces,
+    facial_expression,
     speech,
+    speech_quality,
     lipsync,
     audio,
 )
