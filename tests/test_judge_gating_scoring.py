@@ -6,32 +6,22 @@ from pathlib import Path
 import pytest
 
 from evalverse.errors import DataError
-from evalverse.judge.gating import GateFacts, active_parts, prompt_calls_for
+from evalverse.judge.gating import GateFacts, active_parts, gate_reason, prompt_calls_for
 from evalverse.judge.scoring import aggregate, load_weights, question_score
-from evalverse.media.types import Shot, VideoMeta
-from evalverse.operators.base import EvidenceRecord
-from evalverse.taxonomy import load_taxonomy
+from evalverse.taxonomy import Gate, load_taxonomy
+from judge_records import evidence, meta as _meta, record, shots_record
 
 TAX = load_taxonomy(Path(__file__).parent / "fixtures" / "judge_taxonomy.yaml")
 
 
-def meta(**kw) -> VideoMeta:
-    base = dict(path="x.mp4", content_hash="h", size_bytes=1, container="mp4", duration_s=4.0, fps=25.0, n_frames=100,
-                width=640, height=360, coded_width=640, coded_height=360, vcodec="h264", has_audio=True,
-                audio_silent=False, acodec="aac")
-    return VideoMeta(**(base | kw))
+def meta(**kw):
+    return _meta(**({"width": 640, "height": 360, "coded_width": 640, "coded_height": 360, "has_audio": True,
+                     "audio_silent": False, "acodec": "aac"} | kw))
 
 
-def rec(op: str, status: str = "ok", message: str | None = None, **results) -> EvidenceRecord:
-    return EvidenceRecord(operator=op, version="1", status=status, message=message, results=results)
-
-
-def shots(n: int) -> list[Shot]:
-    return [Shot(index=i, start=i, end=i + 1, start_frame=25 * i, end_frame=25 * (i + 1)) for i in range(n)]
-
-
-def facts(m=None, ev=None, n_shots=1, prompt=None, reference=None):
-    return GateFacts.collect(m if m is not None else meta(), ev or {}, shots(n_shots), prompt, reference)
+def facts(m=None, records=(), n_shots=1, prompt=None, reference=None):
+    recs = list(records) + ([shots_record([1.0] * n_shots)] if n_shots else [])
+    return GateFacts.collect(evidence(*recs, m=m if m is not None else meta()), prompt, reference)
 
 
 # ---- gates ------------------------------------------------------------------------------------------
@@ -47,48 +37,54 @@ def test_digital_silence_gates_sound():
 
 
 def test_audio_without_speech_gates_vocal_citing_numbers():
-    ev = {"speech": rec("speech", voiced_s=0.2, n_words=0)}
-    a = active_parts(TAX.dimension("vocal"), facts(ev=ev))
+    quiet = [record("speech", voiced_s=0.2, n_words=0)]
+    a = active_parts(TAX.dimension("vocal"), facts(records=quiet))
     assert a.gated and a.gate_reason == "no speech: speech operator: 0.2 s of voice activity, 0 words"
-    ev = {"speech": rec("speech", voiced_s=3.4, n_words=9)}
-    assert not active_parts(TAX.dimension("vocal"), facts(ev=ev)).gated
+    talk = [record("speech", voiced_s=3.4, n_words=9)]
+    assert not active_parts(TAX.dimension("vocal"), facts(records=talk)).gated
+    # one transcribed word in a short voiced stretch still counts as speech
+    assert not active_parts(TAX.dimension("vocal"), facts(records=[record("speech", voiced_s=0.3, n_words=1)])).gated
 
 
 def test_speech_operator_skipped_means_no_speech():
-    ev = {"speech": rec("speech", status="skipped", message="the audio is digitally silent (peak -120 dBFS)")}
-    a = active_parts(TAX.dimension("vocal"), facts(m=meta(audio_silent=None), ev=ev))
+    ev = [record("speech", status="skipped", message="the audio is digitally silent (peak -120 dBFS)")]
+    a = active_parts(TAX.dimension("vocal"), facts(m=meta(audio_silent=None), records=ev))
     assert a.gated and "skipped" in a.gate_reason
 
 
 def test_speech_evidence_missing_does_not_gate_and_says_so():
-    ev = {"speech": rec("speech", status="unavailable", message="no whisper")}
-    a = active_parts(TAX.dimension("vocal"), facts(ev=ev))
+    ev = [record("speech", status="unavailable", message="no whisper")]
+    a = active_parts(TAX.dimension("vocal"), facts(records=ev))
     assert not a.gated
     assert any("could not check needs_speech" in n for n in a.notes)
 
 
 def test_multi_shot_gated_on_single_shot_only():
     a = active_parts(TAX.dimension("multi_shot_logic"), facts(n_shots=1))
-    assert a.gated and a.gate_reason.startswith("a single shot: 1 shot(s)")
+    assert a.gated and a.gate_reason == "a single shot: 1 shot(s) detected"
     assert not active_parts(TAX.dimension("multi_shot_logic"), facts(n_shots=3)).gated
+    unknown = active_parts(TAX.dimension("multi_shot_logic"), facts(n_shots=0))  # the shots operator did not run
+    assert not unknown.gated and any("could not check needs_multi_shot (no shot detection)" in n for n in unknown.notes)
 
 
 def test_no_face_gates_expression_unknown_face_does_not():
-    ev = {"faces": rec("faces", frames_with_face_ratio=0.0, max_faces=0)}
-    a = active_parts(TAX.dimension("expression"), facts(ev=ev, prompt="a happy man"))
-    assert a.gated and "0% of sampled frames" in a.gate_reason
-    a = active_parts(TAX.dimension("expression"), facts(ev={}, prompt="a happy man"))
+    ev = [record("faces", frames_with_face_ratio=0.0, max_faces=0, n_tracks=0)]
+    a = active_parts(TAX.dimension("expression"), facts(records=ev, prompt="a happy man"))
+    assert a.gated and a.gate_reason == "no visible face: faces operator: a face in 0% of sampled frames"
+    passer_by = [record("faces", frames_with_face_ratio=0.05)]  # under the 10 % presence minimum of gating.yaml
+    assert active_parts(TAX.dimension("expression"), facts(records=passer_by, prompt="a happy man")).gated
+    a = active_parts(TAX.dimension("expression"), facts(prompt="a happy man"))
     assert not a.gated and any("needs_face" in n for n in a.notes)
 
 
 def test_context_dependent_sub_dimension_follows_the_prompt():
-    ev = {"faces": rec("faces", frames_with_face_ratio=0.9, max_faces=1)}
-    calm = active_parts(TAX.dimension("expression"), facts(ev=ev, prompt="a man stands at a bus stop at noon"))
+    ev = [record("faces", frames_with_face_ratio=0.9)]
+    calm = active_parts(TAX.dimension("expression"), facts(records=ev, prompt="a man stands at a bus stop at noon"))
     assert not calm.gated
     assert "expression_accuracy" in calm.skipped and [s.id for s, _ in calm.subs] == ["expression_dynamics"]
-    sad = active_parts(TAX.dimension("expression"), facts(ev=ev, prompt="a woman weeps as she reads the letter"))
+    sad = active_parts(TAX.dimension("expression"), facts(records=ev, prompt="a woman weeps as she reads the letter"))
     assert [s.id for s, _ in sad.subs] == ["expression_accuracy", "expression_dynamics"]
-    unknown = active_parts(TAX.dimension("expression"), facts(ev=ev, prompt=None))
+    unknown = active_parts(TAX.dimension("expression"), facts(records=ev, prompt=None))
     assert len(unknown.subs) == 2 and any("no prompt" in n for n in unknown.notes)
 
 
@@ -109,19 +105,43 @@ def test_prompt_context_heuristics(context, prompt, expected):
 
 
 def test_reference_gate():
-    from evalverse.judge.gating import gate_reason
-    from evalverse.taxonomy import Gate
     assert gate_reason(Gate.needs_reference, facts())[0] == "no reference image or video was given"
     assert gate_reason(Gate.needs_reference, facts(reference=Path("ref.png")))[0] is None
 
 
 def test_camera_motion_from_shot_labels():
-    from evalverse.judge.gating import gate_reason
-    from evalverse.taxonomy import Gate
-    still = {"camera": rec("camera", shots=[{"label": "static"}], dynamic_degree=0.9)}
-    moving = {"camera": rec("camera", shots=[{"label": "static"}, {"label": "pan_left"}])}
-    assert gate_reason(Gate.needs_camera_motion, facts(ev=still))[0].startswith("a static camera: camera operator: 0 of 1")
-    assert gate_reason(Gate.needs_camera_motion, facts(ev=moving))[0] is None
+    still = [record("camera", dynamic_degree=0.9)]  # subject motion (dynamic degree) is not camera motion
+    two = [{"index": 0, "start": 0.0, "end": 2.0, "label": "static", "handheld": False},
+           {"index": 1, "start": 2.0, "end": 4.0, "label": "pan_left", "handheld": False}]
+    moving = [record("camera", shots=two, n_shots=2, n_static_shots=1, n_moving_shots=1, dominant="pan_left")]
+    assert gate_reason(Gate.needs_camera_motion, facts(records=still))[0] == \
+        "a static camera: camera operator: 0 of 1 shot(s) move (static)"
+    assert gate_reason(Gate.needs_camera_motion, facts(records=moving))[0] is None
+
+
+def test_clips_too_short_for_motion_are_gated_with_the_minimum():
+    for m in (meta(n_frames=1, duration_s=0.04), meta(n_frames=2, duration_s=1.0), meta(n_frames=12, duration_s=0.4)):
+        reason, _ = gate_reason(Gate.needs_motion, facts(m=m))
+        assert reason.startswith("too short to judge motion: ") and "motion needs at least 3 frames and 0.5 s" in reason
+    assert gate_reason(Gate.needs_motion, facts(m=meta(n_frames=3, duration_s=0.5))) == (None, None)
+    # 0 frames and 0 s: a header that states neither; the gate is not decided, the note says so
+    reason, note = gate_reason(Gate.needs_motion, facts(m=meta(n_frames=0, duration_s=0.0)))
+    assert reason is None and "could not check needs_motion" in note
+    short = active_parts(TAX.dimension("visual_quality"), facts(m=meta(n_frames=1, duration_s=0.04)))
+    assert not short.gated and "temporal_stability" in short.skipped
+    assert [s.id for s, _ in short.subs] == ["rendering_quality"]
+
+
+def test_every_motion_gated_node_of_the_real_taxonomy_closes_on_a_still():
+    tax = load_taxonomy()
+    still = facts(m=meta(n_frames=1, duration_s=0.04), records=[record("faces"), record("people")])
+    gated = [n for d in tax.dimensions for n in [d, *d.sub_dimensions, *(q for s in d.sub_dimensions for q in s.questions)]
+             if Gate.needs_motion in n.gates]
+    assert {"consistency", "action", "pacing", "progression", "visual_quality_temporal_consistency",
+            "expression_continuity", "vocal_lip_sync"} <= {n.id for n in gated}
+    for dim_id in ("consistency", "action", "pacing", "progression"):
+        a = active_parts(tax.dimension(dim_id), still)
+        assert a.gated and "too short to judge motion" in a.gate_reason, dim_id
 
 
 def test_av_only_dimension_on_silent_run_is_gated_even_without_explicit_gate():
@@ -190,14 +210,21 @@ def test_weights_file_changes_the_mean(tmp_path):
         Weights(questions={"nope": 1.0}).check_against(TAX)
 
 
-def test_shipped_weights_are_uniform_and_match_the_real_taxonomy():
-    w = load_weights()
-    assert w.default_question == 1.0 and w.default_sub_dimension == 1.0
-    w.check_against(load_taxonomy())
+def test_weights_are_reread_when_the_file_changes(tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text("questions: {vq_sharp: 2.0}\n")
+    first = load_weights(path)
+    path.write_text("questions: {vq_sharp: 3.0}\n")
+    second = load_weights(path)
+    assert (first.question("vq_sharp"), second.question("vq_sharp")) == (2.0, 3.0) and first.digest != second.digest
+
+
+def test_shipped_weights_name_only_ids_of_the_real_taxonomy():
+    load_weights().check_against(load_taxonomy())
 
 
 def test_every_context_in_the_real_taxonomy_names_a_known_theme():
-    from evalverse.judge.gating import context_themes
+    from evalverse.judge.prompt_context import context_themes
 
     tax = load_taxonomy()
     nodes = [n for d in tax.dimensions for n in [d, *d.sub_dimensions, *(q for s in d.sub_dimensions for q in s.questions)]]

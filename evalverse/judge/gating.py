@@ -1,39 +1,35 @@
 """Context-aware gating: which parts of a dimension apply to this clip at all (paper §6.1.2, I_gate(p, C)).
 
-Facts come from container metadata, operator evidence, the shot list, the prompt and the reference:
+Facts come from container metadata, operator evidence (read through the typed accessors of
+`evalverse.operators.evidence.Evidence` and the measure catalogue), the prompt and the reference:
 
 - needs_audio: an audio stream that is not digitally silent (metadata `has_audio`/`audio_silent`, the
-  audio operator's silence measure);
+  audio operator's loudness, or its skip);
 - needs_speech: voice activity or transcribed words from the speech operator;
-- needs_multi_shot: two or more shots (the shot list, else the shots operator);
+- needs_multi_shot: two or more shots (the shots operator);
 - needs_person / needs_face: faces seen by the faces operator or persons by the people operator;
 - needs_reference: a reference image/video was given;
 - needs_camera_motion: a shot the camera operator labels as moving (pan, tilt, zoom, roll, handheld);
-- context_dependent: the node's `context` text names what in the prompt calls for it. The context is
-  mapped to themes (emotion, music, dialogue, off-screen, weather, lighting, camera; generic: action,
-  progression) by its whole words, specific themes taking precedence, and the prompt is searched for
-  the theme's vocabulary (word-prefix regexes, English only). When the context names no known theme,
-  any shared content word (>= 5 letters) between context and prompt counts. Music contexts also open
-  when the audio evidence finds a musical score. No prompt: the node is kept (we cannot tell), and
-  the rationale says so. Keyword heuristics, not understanding: they miss paraphrase and negation.
+- needs_motion: enough frames and seconds to show motion at all (metadata `n_frames`, `duration_s`);
+- context_dependent: the node's `context` text names what in the prompt calls for it
+  (`evalverse.judge.prompt_context`).
 
+The numbers (presence and motion minimums) and the context vocabulary are data: `judge/gating.yaml`.
 A fact that evidence cannot decide (operator missing or failed) never gates: the node is judged and a
 note says which gate could not be checked. Gate reasons cite the numbers they rest on.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from evalverse.judge.gating_data import load_gating
+from evalverse.judge.prompt_context import context_themes, prompt_calls_for
+from evalverse.operators.evidence import Evidence
 from evalverse.taxonomy import Dimension, Gate, Question, SubDimension, TaskMode
 
-# thresholds, with why
-MIN_SPEECH_S = 0.5  # less voice activity than this is a cough or a click, not speech
-MIN_FACE_SHARE = 0.1  # a face in fewer than 10 % of sampled frames is a passer-by, not a performer
-MIN_PERSON_SHARE = 0.1
-MIN_MUSIC_SHARE = 0.3  # music under a third of the track is a sting, not a score
+__all__ = ["ActiveDimension", "Fact", "GateFacts", "active_parts", "context_themes", "gate_reason", "prompt_calls_for"]
 
 
 @dataclass(frozen=True)
@@ -54,26 +50,23 @@ class GateFacts:
     face: Fact = UNKNOWN
     camera_motion: Fact = UNKNOWN
     music: Fact = UNKNOWN  # a musical score in the soundtrack (audio operator)
+    motion: Fact = UNKNOWN  # long enough to show motion
     reference: bool = False
     prompt: str | None = None
     mode: TaskMode = TaskMode.t2v
 
     @classmethod
-    def collect(cls, meta: Any, evidence: Mapping[str, Any], shots: list | None, prompt: str | None,
-                reference: Path | str | None, mode: TaskMode | str = TaskMode.t2v) -> "GateFacts":
-        ev = {name: _results(rec) for name, rec in (evidence or {}).items()}
-        face = _face_fact(ev.get("faces"))
+    def collect(cls, evidence: Evidence | Mapping[str, Any], prompt: str | None = None,
+                reference: Path | str | None = None, mode: TaskMode | str = TaskMode.t2v, meta: Any = None) -> "GateFacts":
+        """Facts from one clip's evidence (its `meta` is the probe's metadata; `meta=` sets it for a plain dict)."""
+        ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence or {}, meta=meta)
+        if meta is not None and ev.meta is None:
+            ev.meta = meta
+        face = _face_fact(ev)
         return cls(
-            audio=_audio_fact(meta, (evidence or {}).get("audio")),
-            speech=_speech_fact(meta, (evidence or {}).get("speech")),
-            shots=_shots_fact(shots, ev.get("shots")),
-            person=_person_fact(ev.get("people"), face),
-            face=face,
-            camera_motion=_camera_fact(ev.get("camera")),
-            music=_music_fact(ev.get("audio")),
-            reference=reference is not None,
-            prompt=prompt,
-            mode=TaskMode(mode),
+            audio=_audio_fact(ev), speech=_speech_fact(ev), shots=_shots_fact(ev), person=_person_fact(ev, face),
+            face=face, camera_motion=_camera_fact(ev), music=_music_fact(ev), motion=_motion_fact(ev.meta),
+            reference=reference is not None, prompt=prompt, mode=TaskMode(mode),
         )
 
 
@@ -138,6 +131,7 @@ def gate_reason(gate: Gate, facts: GateFacts, context: str | None = None) -> tup
         Gate.needs_person: (facts.person, "no visible person"),
         Gate.needs_face: (facts.face, "no visible face"),
         Gate.needs_camera_motion: (facts.camera_motion, "a static camera"),
+        Gate.needs_motion: (facts.motion, "too short to judge motion"),
     }[gate]
     if fact.value is None:
         return None, f"could not check {gate.value} ({fact.basis}); judged anyway"
@@ -179,235 +173,94 @@ def _mode_reason(dim: Dimension, facts: GateFacts, notes: list[str]) -> str | No
     return f"applies to {wanted} tasks only; this clip is a {facts.mode.value} run without what they need"
 
 
-# ---- facts from evidence ----------------------------------------------------------------------------
+# ---- facts from evidence (typed accessors only) ------------------------------------------------------
 
-def _results(record: Any) -> dict | None:
-    """An operator's results when it ran (ok/partial), else None."""
-    if record is None:
-        return None
-    status = getattr(record, "status", None) or (record.get("status") if isinstance(record, dict) else None)
-    results = getattr(record, "results", None)
-    if results is None and isinstance(record, dict):
-        results = record.get("results", record)
-    if status not in (None, "ok", "partial"):
-        return None
-    return results or None
-
-
-def _status(record: Any) -> str | None:
-    if record is None:
-        return None
-    return getattr(record, "status", None) or (record.get("status") if isinstance(record, dict) else None)
-
-
-def _message(record: Any) -> str | None:
-    return getattr(record, "message", None) or (record.get("message") if isinstance(record, dict) else None)
-
-
-def _get(results: Mapping | None, *keys: str) -> Any:
-    if not results:
-        return None
-    for key in keys:
-        node: Any = results
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                node = None
-                break
-            node = node[part]
-        if node is not None:
-            return node
-    return None
-
-
-def _audio_fact(meta: Any, audio_record: Any) -> Fact:
-    if meta is not None and getattr(meta, "has_audio", None) is False:
+def _audio_fact(ev: Evidence) -> Fact:
+    meta = ev.meta
+    if meta is not None and meta.has_audio is False:
         return Fact(False, "the file has no audio stream")
-    if meta is not None and getattr(meta, "audio_silent", None) is True:
+    if meta is not None and meta.audio_silent is True:
         return Fact(False, "the audio stream is digitally silent (peak below -90 dBFS)")
-    if _status(audio_record) == "skipped":  # the audio operator found nothing to measure
-        return Fact(False, f"audio operator skipped: {_message(audio_record) or 'no audio'}")
-    audio = _results(audio_record)
-    lufs = _get(audio, "loudness_lufs")
-    if meta is not None and getattr(meta, "has_audio", None) is True:
-        return Fact(True, "an audio stream with sound" + (f" ({lufs:.1f} LUFS)" if _num(lufs) else ""))
-    if _num(lufs):
+    rec = ev.record("audio")
+    if rec is not None and rec.status == "skipped":  # the audio operator found nothing to measure
+        return Fact(False, f"audio operator skipped: {rec.message or 'no audio'}")
+    lufs = ev.value("audio.loudness_lufs")
+    if meta is not None and meta.has_audio is True:
+        return Fact(True, "an audio stream with sound" + (f" ({lufs:.1f} LUFS)" if lufs is not None else ""))
+    if lufs is not None:
         return Fact(True, f"audio operator: {lufs:.1f} LUFS")
     return Fact(None, "no metadata or audio evidence")
 
 
-def _speech_fact(meta: Any, speech: Any) -> Fact:
-    if meta is not None and (getattr(meta, "has_audio", None) is False or getattr(meta, "audio_silent", None) is True):
+def _speech_fact(ev: Evidence) -> Fact:
+    meta = ev.meta
+    if meta is not None and (meta.has_audio is False or meta.audio_silent is True):
         return Fact(False, "there is no audible audio")
-    status = _status(speech)
-    if status == "skipped":  # the speech operator had nothing to listen to
-        return Fact(False, f"speech operator skipped: {_message(speech) or 'no audio'}")
-    results = _results(speech)
-    if results is not None and results.get("skipped"):
-        return Fact(False, f"speech operator skipped: {results.get('message') or 'no audio'}")
-    if results is None:
-        return Fact(None, "speech evidence unavailable" + (f" ({status})" if status else ""))
-    seconds = _get(results, "voiced_s", "speech_seconds")
-    words = _get(results, "n_words")
-    if _num(seconds):
-        has = float(seconds) >= MIN_SPEECH_S or (_num(words) and words > 0 and float(seconds) > 0)
-        return Fact(bool(has), f"speech operator: {float(seconds):.1f} s of voice activity"
-                    + (f", {int(words)} words" if _num(words) else ""))
-    if _num(words):
-        return Fact(words > 0, f"speech operator: {int(words)} transcribed words")
-    return Fact(None, "speech evidence has no voice-activity measure")
+    rec = ev.record("speech")
+    if rec is not None and rec.status == "skipped":  # the speech operator had nothing to listen to
+        return Fact(False, f"speech operator skipped: {rec.message or 'no audio'}")
+    if not ev.usable("speech"):
+        return Fact(None, "speech evidence unavailable" + (f" ({rec.status})" if rec is not None else ""))
+    seconds, words = ev.value("speech.voiced_s"), ev.value("speech.n_words")
+    minimum = load_gating().presence.speech.value
+    has = seconds >= minimum or (words > 0 and seconds > 0)
+    return Fact(bool(has), f"speech operator: {seconds:.1f} s of voice activity, {words} words")
 
 
-def _shots_fact(shots: list | None, evidence: dict | None) -> Fact:
-    if shots:
-        return Fact(len(shots), f"{len(shots)} shot(s) detected")
-    n = _get(evidence, "n_shots", "count")
-    if n is None and evidence and isinstance(evidence.get("shots"), list):
-        n = len(evidence["shots"])
-    if _num(n):
-        return Fact(int(n), f"shots operator: {int(n)} shot(s)")
-    return Fact(None, "no shot detection")
+def _shots_fact(ev: Evidence) -> Fact:
+    n = ev.value("shots.n_shots")
+    if n is None:
+        return Fact(None, "no shot detection")
+    return Fact(int(n), f"{n} shot(s) detected")
 
 
-def _face_fact(faces: dict | None) -> Fact:
-    if faces is None:
+def _face_fact(ev: Evidence) -> Fact:
+    share = ev.value("faces.frames_with_face_ratio")
+    if share is None:
         return Fact(None, "faces evidence unavailable")
-    share = _get(faces, "frames_with_face_ratio")
-    if _num(share):
-        return Fact(float(share) >= MIN_FACE_SHARE, f"faces operator: a face in {100 * float(share):.0f}% of sampled frames")
-    n = _get(faces, "max_faces", "n_tracks")
-    if _num(n):
-        return Fact(n > 0, f"faces operator: {int(n)} face track(s)")
-    return Fact(None, "faces evidence has no presence measure")
+    return Fact(share >= load_gating().presence.face.value, f"faces operator: a face in {100 * share:.0f}% of sampled frames")
 
 
-def _person_fact(people: dict | None, face: Fact) -> Fact:
+def _person_fact(ev: Evidence, face: Fact) -> Fact:
     if face.value:
         return Fact(True, face.basis)
-    if people is not None:
-        share = _get(people, "person_fraction")
-        if _num(share):
-            seen = float(share) >= MIN_PERSON_SHARE
-            return Fact(seen or bool(face.value), f"people operator: a person in {100 * float(share):.0f}% of sampled frames")
-        n = _get(people, "max_people")
-        if _num(n):
-            return Fact(n > 0, f"people operator: up to {int(n)} person(s) per frame")
+    share = ev.value("people.person_fraction")
+    if share is not None:
+        return Fact(share >= load_gating().presence.person.value,
+                    f"people operator: a person in {100 * share:.0f}% of sampled frames")
     if face.value is False:
         # no face and no people evidence: bodies may still be visible, so we cannot decide
         return Fact(None, f"{face.basis}; people evidence unavailable")
     return Fact(None, "neither faces nor people evidence")
 
 
-def _camera_fact(camera: dict | None) -> Fact:
+def _camera_fact(ev: Evidence) -> Fact:
     """Camera motion from the camera operator's per-shot labels (dynamic degree counts subject motion too)."""
-    shots = _get(camera, "shots")
-    if isinstance(shots, list) and shots:
-        moving = [s for s in shots if isinstance(s, Mapping) and s.get("label") not in (None, "static")]
-        labels = ", ".join(sorted({str(s.get("label")) for s in shots if isinstance(s, Mapping)}))
-        return Fact(bool(moving), f"camera operator: {len(moving)} of {len(shots)} shot(s) move ({labels})")
-    return Fact(None, "camera evidence unavailable")
+    labels = [label for _, label in ev.value("camera.shots.label") or []]
+    if not labels:
+        return Fact(None, "camera evidence unavailable")
+    moving = [lab for lab in labels if lab not in (None, "static")]
+    names = ", ".join(sorted({str(lab) for lab in labels}))
+    return Fact(bool(moving), f"camera operator: {len(moving)} of {len(labels)} shot(s) move ({names})")
 
 
-def _music_fact(audio: dict | None) -> Fact:
-    share = _get(audio, "music_share", "content.music_share", "shares.music")
-    if _num(share):
-        return Fact(float(share) >= MIN_MUSIC_SHARE, f"audio operator: music in {100 * float(share):.0f}% of the track")
-    return Fact(None, "no music measure")
+def _music_fact(ev: Evidence) -> Fact:
+    share = ev.value("audio.music_share")
+    if share is None:
+        return Fact(None, "no music measure")
+    return Fact(share >= load_gating().presence.music.value, f"audio operator: music in {100 * share:.0f}% of the track")
 
 
-def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
-
-
-# ---- prompt context ---------------------------------------------------------------------------------
-
-# theme -> (words in a node's `context` that name the theme, prompt vocabulary as word-prefix regexes).
-# "Specific" themes win over the generic ones (action, progression): a context about an "emotional
-# change" calls for emotion words, not for any "then" in the prompt.
-THEMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "emotion": (
-        ("emotion", "emotional", "expression", "expressive", "mood", "feeling", "feelings", "affect", "tension"),
-        ("happ", "sad", "angr", "anger", "joy", "fear", "afraid", "scared", "terr", "surpris", "smil", "laugh",
-         "cry", "cries", "cried", "tear", "weep", "sob", "grie", "sorrow", "furious", "rage", "excit", "nervous",
-         "anxi", "tense", "calm", "melanchol", "lonel", "love", "hate", "shock", "disgust", "frown", "grin",
-         "despair", "content", "delight", "worr", "emotion", "mood", "upset", "proud", "shame", "embarrass",
-         "relie", "hope", "desperat", "cheer", "gloom", "bored", "confus", "determin", "serene", "peaceful",
-         "panic", "scream", "ecsta", "horr", "long for", "yearn", "tender", "bitter", "nostalg", "somber",
-         "sombre", "eerie", "ominous", "romantic", "dread", "mourn", "triumph", "heartbr"),
-    ),
-    "music": (
-        ("music", "musical", "score", "song", "songs", "soundtrack", "rhythm"),
-        ("music", "song", "melod", "orchestr", "piano", "guitar", "violin", "drum", "sing", "concert", "band",
-         "jazz", "rock", "hip hop", "soundtrack", "rhythm", "danc", "choir", "symphon"),
-    ),
-    "dialogue": (
-        ("dialogue", "speech", "speak", "speaks", "voice", "vocal", "talk", "talks", "lines"),
-        ("say", "said", "talk", "speak", "spoke", "convers", "dialog", "whisper", "shout", "yell", "sing",
-         "narrat", "interview", "tell", "ask", "answer", "announc", "lectur", "present", "voice"),
-    ),
-    "offscreen": (
-        ("beyond the frame", "off-screen", "offscreen", "off screen", "out of frame"),
-        ("off-screen", "offscreen", "in the distance", "distant", "echo", "behind", "outside", "somewhere",
-         "narrat", "voice-over", "voiceover", "thunder", "siren", "footstep", "crowd", "knock", "approach"),
-    ),
-    "weather": (
-        ("weather", "ambience", "ambient"),
-        ("rain", "storm", "wind", "snow", "thunder", "fog", "sea", "ocean", "wave", "forest", "city", "street",
-         "traffic", "crowd", "birds", "river", "fire"),
-    ),
-    "lighting": (
-        ("lighting", "light source", "time of day", "illumination", "colour temperature", "color temperature"),
-        ("sunset", "sunrise", "night", "dawn", "dusk", "golden hour", "neon", "candle", "lamp", "moonlight",
-         "noon", "backlit", "spotlight", "shadow", "dark", "bright", "glow", "lit", "light"),
-    ),
-    "camera": (
-        ("camera move", "camera moves", "camera motion", "camera movement", "pan", "tilt", "zoom", "dolly", "tracking"),
-        ("pan", "tilt", "zoom", "dolly", "track", "push in", "pull out", "pull back", "orbit", "crane",
-         "handheld", "follow", "aerial", "drone", "fly", "circl", "rotat"),
-    ),
-    "action": (
-        ("action", "actions", "interaction", "physical", "movement", "kinetic", "fight", "sport"),
-        ("run", "jump", "fight", "danc", "throw", "catch", "grab", "push", "pull", "hit", "kick", "punch", "walk",
-         "eat", "drink", "hold", "pick", "climb", "swim", "lift", "carry", "open", "pour", "cut", "chase",
-         "ride", "drive", "fall", "hug", "shake", "wav", "play", "cook", "write", "read", "type", "paint"),
-    ),
-    "progression": (
-        ("progression", "arc", "narrative", "change", "changes", "build-up", "transition", "development", "climax"),
-        ("then", "becom", "turns", "turned", "gradual", "slowly", "sudden", "final", "begin", "until", "after",
-         "before", "transform", "chang", "eventually", "while", "as the", "start", "grow", "fade"),
-    ),
-}
-GENERIC_THEMES = ("action", "progression")
-
-
-def context_themes(context: str) -> list[str]:
-    """Themes a node's context names (whole words), specific ones first and alone when present."""
-    ctx = context.lower()
-    found = [name for name, (words, _) in THEMES.items()
-             if any(re.search(r"\b" + re.escape(w) + r"\b", ctx) for w in words)]
-    specific = [t for t in found if t not in GENERIC_THEMES]
-    return specific or found
-
-
-def prompt_calls_for(context: str, prompt: str | None, music: "Fact | None" = None) -> tuple[bool | None, str]:
-    """Whether the prompt's narrative calls for what `context` describes: (True/False, why), or
-    (None, why) when there is no prompt to read. `music`: the audio evidence's verdict on a musical
-    score, which opens music contexts ("... or the soundtrack carries a musical score") by itself."""
-    themes = context_themes(context)
-    if "music" in themes and music is not None and music.value:
-        return True, f"the soundtrack carries music ({music.basis})"
-    if not prompt or not prompt.strip():
-        return None, "no prompt given, so context-dependent parts could not be checked; judged anyway"
-    text = " " + re.sub(r"\s+", " ", prompt.lower()) + " "
-    if themes:
-        for name in themes:
-            for stem in THEMES[name][1]:
-                m = re.search(r"\b" + re.escape(stem), text)
-                if m:
-                    word = re.match(r"[\w'-]+", text[m.start():])
-                    return True, f"the prompt calls for {name} (\"{word.group(0) if word else stem}\")"
-        return False, f"the prompt does not call for {' or '.join(themes)} ({context.strip()})"
-    ctx_words = set(re.findall(r"[a-z]{5,}", context.lower()))
-    shared = sorted(w for w in ctx_words if re.search(r"\b" + w[:5], text))
-    if shared:
-        return True, f"the prompt mentions {', '.join(shared[:3])}"
-    return False, f"the prompt does not call for it ({context.strip()})"
+def _motion_fact(meta: Any) -> Fact:
+    """Long enough to show motion: at least the minimum frames and seconds (`gating.yaml`, motion). A count of
+    0 means the container did not state it; with neither known the gate is not decided."""
+    if meta is None:
+        return Fact(None, "no metadata")
+    motion = load_gating().motion
+    frames, seconds = meta.n_frames, meta.duration_s
+    need = f"motion needs at least {motion.frames.value:.0f} frames and {motion.duration.value:g} s"
+    known = [x for x in (frames, seconds) if x]
+    if not known:
+        return Fact(None, "the container states neither frame count nor duration")
+    short = (frames and frames < motion.frames.value) or (seconds and seconds < motion.duration.value)
+    return Fact(not short, f"{frames} frame(s), {seconds:.2f} s ({need})")

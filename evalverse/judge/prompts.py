@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from evalverse.judge.gating import ActiveDimension
+from evalverse.operators.evidence import Evidence
+from evalverse.operators.results import FLAG_FIELDS
 from evalverse.taxonomy import AnswerType, Polarity, Question, Taxonomy
 
+FLAGS = set(FLAG_FIELDS)  # partial / skipped / message: the record's status says them
 MAX_EVIDENCE_CHARS = 6000  # keeps the evidence well inside a small VLM's context next to 8 frames
 
 ROLE = (
@@ -126,6 +129,9 @@ def evidence_json(kinds: list[str], evidence: Mapping[str, Any], meta: Any, shot
 
 
 def evidence_summary(kinds: list[str], evidence: Mapping[str, Any], meta: Any, shots: list | None) -> dict:
+    """Per evidence kind: the probe's metadata, or the operator's typed results (its status and message
+    when it did not run usefully)."""
+    ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence, meta=meta)
     out: dict[str, Any] = {}
     for kind in kinds:
         if kind == "metadata":
@@ -135,19 +141,20 @@ def evidence_summary(kinds: list[str], evidence: Mapping[str, Any], meta: Any, s
                                                   "audio_silent", "vcodec", "acodec") if hasattr(meta, k)
                 }
             continue
-        if kind == "shots" and shots and "shots" not in evidence:
+        if kind == "shots" and shots and "shots" not in ev:
             out["shots"] = {"n_shots": len(shots), "shots": [_shot_dict(s) for s in shots]}
             continue
-        rec = evidence.get(kind)
+        rec = ev.record(kind)
         if rec is None:
             out[kind] = {"status": "not run"}
             continue
-        status = getattr(rec, "status", "ok")
-        entry: dict[str, Any] = {"status": status}
-        if status in ("ok", "partial"):
-            entry.update(getattr(rec, "results", {}) or {})
+        entry: dict[str, Any] = {"status": rec.status}
+        typed = rec.typed() if rec.usable else None
+        if typed is not None:
+            entry.update(typed.model_dump(mode="json", exclude_none=True,
+                                         exclude=FLAGS if rec.status == "ok" else FLAGS - {"message"}))
         else:
-            entry["message"] = getattr(rec, "message", None)
+            entry["message"] = rec.message
         out[kind] = entry
     return out
 
@@ -170,7 +177,7 @@ def compact(value: Any, max_list: int = 8, depth: int = 0) -> Any:
         value = value.tolist()
     if isinstance(value, str):
         return value if len(value) <= 200 else value[:197] + "..."
-    if depth >= 4:
+    if depth >= 5:  # summary > operator > group > series > values
         return "…"
     if isinstance(value, Mapping):
         return {str(k): compact(v, max_list, depth + 1) for k, v in value.items()}

@@ -56,7 +56,7 @@ class JudgeContext:
         return self.evidence.shots()
 
     def facts(self) -> GateFacts:
-        return GateFacts.collect(self.meta, self.evidence, self.shots, self.prompt, self.reference, self.mode)
+        return GateFacts.collect(self.evidence, self.prompt, self.reference, self.mode)
 
 
 def sample_frames(frames: np.ndarray, times: np.ndarray, n: int = 8) -> list[Frame]:

@@ -32,6 +32,7 @@ class Gate(str, Enum):
     needs_face = "needs_face"  # a visible face
     needs_reference = "needs_reference"  # a reference image or video was given
     needs_camera_motion = "needs_camera_motion"  # the camera moves
+    needs_motion = "needs_motion"  # the clip is long enough (frames and seconds) to show motion at all
     context_dependent = "context_dependent"  # only where the prompt's narrative calls for it (see `context`)
 
 
@@ -66,7 +67,7 @@ class Question(BaseModel):
     polarity: Polarity = Polarity.positive
     # evidence kinds (see Taxonomy.evidence_kinds) that can answer it objectively; empty = vision-language only
     evidence: tuple[str, ...] = ()
-    # name of the objective check in evalverse.judge.checks that answers it from evidence, if any
+    # name of the objective check (an entry of evalverse/judge/checks.yaml) that answers it from evidence, if any
     check: str | None = None
     gates: tuple[Gate, ...] = ()
     context: str | None = None  # when gates has context_dependent: what in the prompt calls for it

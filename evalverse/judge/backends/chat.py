@@ -211,7 +211,7 @@ class ChatJudge(JudgeBackend):
             yield JudgeEvent(kind="question", dimension=dim.id, text=q.text, data=qa.model_dump())
         agg = aggregate(dim, scores, tuple(context.taxonomy.score_scale), load_weights(), asked=scores.keys())
         result.sub_scores = agg.sub_scores
-        result.evidence_used = [k for k in dim.evidence if k in context.evidence]
+        result.evidence_used = [k for k in dim.evidence if context.evidence.usable(k)]
         if agg.score is not None:
             result.score, source = agg.score, "answers"
         else:
