@@ -6,15 +6,17 @@ import sys
 
 import typer
 
-from evalverse.commands import diagnose, evidence, leaderboard, models, taxonomy
+from evalverse.commands import bench, diagnose, evidence, export, leaderboard, models, taxonomy
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
 app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(leaderboard.app, name="leaderboard")
 app.add_typer(models.app, name="models")
+app.add_typer(bench.app, name="bench")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ class Settings(BaseModel):
     db_path: Path
     models_dir: Path
     media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
+    suite_root: Path | None = None  # overrides the folder a bench suite's relative paths resolve against
     limits: MediaLimits = MediaLimits()
     judge: JudgeSettings = JudgeSettings()
 
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     def from_env(cls) -> "Settings":
         data_dir = _env_path("EVALVERSE_DATA", Path(user_data_dir(APP_NAME)))
         media = os.environ.get("EVALVERSE_MEDIA_DIR")
+        suite_root = os.environ.get("EVALVERSE_SUITE_ROOT")
         limits = MediaLimits(
             **{
                 key: float(os.environ[env])
@@ -63,6 +65,7 @@ class Settings(BaseModel):
             db_path=_env_path("EVALVERSE_DB", data_dir / "evalverse.duckdb"),
             models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
             media_dir=Path(media).expanduser() if media else None,
+            suite_root=Path(suite_root).expanduser() if suite_root else None,
             limits=limits,
             judge=JudgeSettings(
                 **{

@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 import duckdb
 import pandas as pd
@@ -20,6 +20,9 @@ import pandas as pd
 from evalverse.errors import InputError, StoreError
 from evalverse.store import migrations
 from evalverse.store.serialise import canonical_key, dumps, loads
+
+if TYPE_CHECKING:
+    from evalverse.store.bench import BenchRepository
 
 MEMORY = ":memory:"
 QaStatus = Literal["pass", "fail", "pending"]
@@ -122,6 +125,13 @@ class Store:
     def schema_version(self) -> int:
         with self._cursor() as cur:
             return migrations.current_version(cur)
+
+    @property
+    def bench(self) -> "BenchRepository":
+        """Suites, bench items and computed leaderboard sources (evalverse/store/bench.py)."""
+        from evalverse.store.bench import BenchRepository
+
+        return BenchRepository(self)
 
     # ---- plumbing ----------------------------------------------------------------------------
     def _connection(self) -> duckdb.DuckDBPyConnection:
