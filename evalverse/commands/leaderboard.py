@@ -33,7 +33,8 @@ def _open_for_reading(db: Optional[Path]):
 
 def _empty(path: str, source: str) -> DataError:
     return DataError(
-        f"the leaderboard in {path} has no win ratios for source {source!r}: run `evalverse leaderboard load` first"
+        f"the leaderboard in {path} has no win ratios for source {source!r}: run `evalverse leaderboard load` (the paper's) "
+        "or `evalverse bench winratios --suite ...` (a suite's) first"
     )
 
 
@@ -96,15 +97,17 @@ def table(
 def alignment(
     as_json: bool = typer.Option(False, "--json", help="print a JSON list of per-dimension correlations"),
     db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
-    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to use"),
+    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to use (paper_table3, or a bench "
+                               "source <suite>:<judge>@<version>)"),
 ) -> None:
-    """Per dimension: Spearman (SRCC) and Pearson (PLCC) correlation of machine vs human win ratios across models."""
+    """Per dimension: Spearman (SRCC) and Pearson (PLCC) correlation of machine vs human win ratios across models
+    (for a bench source, the models whose machine and human figures both rest on enough cases)."""
     import pandas as pd
 
-    from evalverse.leaderboard.data import alignment_frame
+    from evalverse.leaderboard.sources import alignment_for
 
     with _open_for_reading(db) as store:
-        frame = alignment_frame(store, source)
+        frame = alignment_for(store, source)
         if frame.empty:
             raise _empty(store.path, source)
     columns = ["dimension", "n_models", "srcc", "p_srcc", "plcc", "p_plcc"]

@@ -198,8 +198,8 @@ class BenchRepository:
         if what in ("winratios", "ratings"):
             sql, params = sql.replace("/*where*/", "WHERE (? IS NULL OR t.source = ?)"), [source, source]
         with self.store._cursor() as cur:
+            n = int(cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
             rel = cur.sql(sql, params=params) if params else cur.sql(sql)
-            n = int(cur.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchone()[0]) if params else len(rel)
             if fmt == "parquet":
                 rel.write_parquet(str(out))
             else:
