@@ -85,7 +85,10 @@ def table(
         ]
         typer.echo(json.dumps(records, indent=1, ensure_ascii=False))
         return
-    cells = frame.assign(cell=[f"{m:.2f}/{h:.2f}" for m, h in zip(frame.machine_win_ratio, frame.human_win_ratio)])
+    def side(v) -> str:
+        return "-" if v is None or v != v else f"{v:.2f}"
+
+    cells = frame.assign(cell=[f"{side(m)}/{side(h)}" for m, h in zip(frame.machine_win_ratio, frame.human_win_ratio)])
     grid = cells.pivot(index="model", columns="dimension", values="cell")
     grid = grid.reindex(columns=list(dict.fromkeys(frame["dimension"]))).fillna("-")
     typer.echo("machine/human win ratio; '-' = not evaluated\n")
