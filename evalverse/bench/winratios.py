@@ -80,13 +80,22 @@ def compute(store: Any, suite: str, judge: str = "evidence", judge_version: str 
     for col in ("human_win_ratio", "human_ci_low", "human_ci_high", "human_n_cases"):
         if col not in table.columns:
             table[col] = None
+    from evalverse.taxonomy import load_taxonomy
+
+    rank = {d.id: i for i, d in enumerate(load_taxonomy().dimensions)}
+    rank[pairwise.OVERALL] = len(rank)
+    table = table.assign(_r=table["dimension"].map(rank).fillna(len(rank) + 1)).sort_values(
+        ["_r", "dimension", "model"], kind="stable").drop(columns="_r")
+    ratings = ratings.assign(_r=ratings["dimension"].map(rank).fillna(len(rank) + 1)).sort_values(
+        ["_r", "dimension", "rating"], ascending=[True, True, False], kind="stable").drop(columns="_r")
     source = source_name(suite, judge, version)
     reasons = excluded.groupby(["dimension", "reason"]).size() if len(excluded) else pd.Series(dtype=int)
-    judged = list(dict.fromkeys(outcomes["dimension"]))
+    judged = sorted(dict.fromkeys(outcomes["dimension"]), key=lambda d: rank.get(d, len(rank)))
     summary = {
         "models": sorted(cases_of), "cases": int(scores["case"].nunique()), "items": int(len(done)),
         "failed_items": int((items["status"] == "error").sum()), "judged_dimensions": judged,
-        "unjudged_dimensions": [d for d in dict.fromkeys(excluded["dimension"]) if d not in judged] if len(excluded) else [],
+        "unjudged_dimensions": sorted((d for d in set(excluded["dimension"]) if d not in judged),
+                                      key=lambda d: rank.get(d, len(rank))) if len(excluded) else [],
         "pairs": int(len(outcomes)), "excluded_pairs": int(len(excluded)),
         "excluded_by_reason": {str(k): int(v) for k, v in excluded["reason"].value_counts().items()} if len(excluded) else {},
         "excluded_by_dimension": {f"{d}:{r}": int(n) for (d, r), n in reasons.items()},

@@ -180,7 +180,7 @@ def render(ctx: AppContext) -> None:
         paper = gr.HTML(first_paper, elem_id="leaderboard-paper")
 
     bench = ctx.source_data(first_source)["kind"] == "bench"
-    with gr.Accordion("Intervals and Bradley–Terry ratings (computed sources)", open=bench):
+    with gr.Accordion("Intervals and Bradley–Terry ratings (computed sources)", open=bench) as intervals:
         with gr.Row():
             ci_dim = gr.Dropdown(dims, value=dims[0] if dims else None, label="Dimension", elem_id="interval-dimension",
                                  scale=1)
@@ -202,11 +202,12 @@ def render(ctx: AppContext) -> None:
         except Exception:  # noqa: BLE001 - the table shows the problem
             st, asp, ds = [], [], []
         first = ds[0] if ds else None
-        return (gr.update(choices=st, value=st), gr.update(choices=asp, value=asp), gr.update(choices=ds, value=ds),
+        opened = gr.update(open=ctx.source_data(name)["kind"] == "bench") if name else gr.update()
+        return (opened, gr.update(choices=st, value=st), gr.update(choices=asp, value=asp), gr.update(choices=ds, value=ds),
                 gr.update(choices=ds, value=first), interval_figure(ctx, name, first),
                 gr.update(choices=[OVERALL_RATINGS, *ds], value=OVERALL_RATINGS), rating_figure(ctx, name, OVERALL_RATINGS))
 
-    source.input(pick_source, source, [stage_box, aspect_box, dim_box, ci_dim, ci_plot_box, bt_dim, bt_plot],
+    source.input(pick_source, source, [intervals, stage_box, aspect_box, dim_box, ci_dim, ci_plot_box, bt_dim, bt_plot],
                  show_progress="hidden").then(refresh, controls, outputs, show_progress="hidden")
     ci_dim.input(lambda s_, d: interval_figure(ctx, s_, d), [source, ci_dim], ci_plot_box, show_progress="hidden")
     bt_dim.input(lambda s_, d: rating_figure(ctx, s_, d), [source, bt_dim], bt_plot, show_progress="hidden")
