@@ -146,6 +146,7 @@ def test_kill_9_then_the_same_command_finishes_without_duplicates(tmp_path, clip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
     assert summary["already_done"] >= 2 and summary["done"] == n and not summary["failed"]
+    assert summary["evaluated"] >= n - 3  # the killed run really left work for this one
     with Store.open(db, read_only=True) as store:
         items = store.bench.items()
         assert len(items) == n and set(items.case_id) == {f"c{i}" for i in range(n)} and (items.status == "done").all()
@@ -154,3 +155,46 @@ def test_kill_9_then_the_same_command_finishes_without_duplicates(tmp_path, clip
         assert sorted(r["id"] for r in finished) == sorted(items.run_id.astype(int))
         for run_id in items.run_id:
             assert [r["dimension"] for r in store.run_results(int(run_id))] == DIMS.split(",")
+
+
+class _DiesWhenUnpickled:
+    """Sent to a worker process, it ends that process on arrival (as a crash in native code would)."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_a_dead_worker_process_fails_its_clips_and_the_engine_goes_on(tmp_path, settings, clips):
+    from evalverse.bench.engines import LocalEngine
+    from evalverse.bench.submission import WorkItem
+
+    items = [WorkItem(case_id=f"c{i}", seed=0, path=clips[0][i], prompt="p") for i in range(3)]
+    engine = LocalEngine(settings, JOB, workers=2)
+    try:
+        outcomes = list(engine.map([(items[0], Snapshot()), (items[1], _DiesWhenUnpickled()), (items[2], Snapshot())]))
+        by_key = {o.key: o for o in outcomes}
+        assert sorted(by_key) == ["c0#0", "c1#0", "c2#0"] and len(outcomes) == 3  # one outcome each, none lost
+        assert "worker process died" in by_key["c1#0"].error
+        again = list(engine.map([(items[1], Snapshot())]))  # fresh workers took over
+        assert again[0].report is not None and again[0].error is None
+    finally:
+        engine.close()
+
+
+def test_a_changed_judge_operator_or_prompt_reruns_done_items(tmp_path, settings, clips, monkeypatch):
+    from evalverse.operators.runner import get_operator
+
+    path = write_suite(tmp_path / "s.jsonl", 2)
+    suite = load_suite(path)
+    folder = submission(tmp_path / "sub", clips[1][:2])
+    with Store.memory() as store:
+        run_bench(suite, scan_submission(folder, suite, "m"), store, settings, JOB)
+        assert run_bench(suite, scan_submission(folder, suite, "m"), store, settings, JOB).already_done == 2
+        monkeypatch.setattr(get_operator("quality"), "version", "99.0")  # a new operator version
+        bumped = run_bench(suite, scan_submission(folder, suite, "m"), store, settings, JOB)
+        assert bumped.already_done == 0 and bumped.computed == 2
+        path.write_text(path.read_text().replace("test prompt number 1", "a new prompt"))
+        edited = load_suite(path)
+        again = run_bench(edited, scan_submission(folder, edited, "m"), store, settings, JOB)
+        assert again.already_done == 1 and again.computed == 1
+        assert len(store.bench.items()) == 2

@@ -58,22 +58,40 @@ class LocalEngine:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+        from concurrent.futures.process import BrokenProcessPool
+
+        def start():
+            return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(threads_per_worker(self.workers),))
+
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(threads_per_worker(self.workers),))
-        it, pending = iter(tasks), set()
+            self._pool = start()
+        it, pending = iter(tasks), {}
         limit = self.workers * IN_FLIGHT_PER_WORKER
         while True:
             while len(pending) < limit:
                 task = next(it, None)
                 if task is None:
                     break
-                pending.add(self._pool.submit(_evaluate_in_process, task[0], task[1], self.settings, self.job))
+                pending[self._pool.submit(_evaluate_in_process, task[0], task[1], self.settings, self.job)] = task[0].key
             if not pending:
                 return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
-                yield fut.result()
+                key = pending.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool as exc:  # a worker died (killed, out of memory, a crash in native code)
+                    broken = True
+                    yield Outcome(key=key, error=f"the worker process died while this clip was in flight ({exc})",
+                                  error_kind="error")
+            if broken:  # everything still in flight went down with it: report those, start fresh workers
+                for fut, key in pending.items():
+                    yield Outcome(key=key, error="the worker process died while this clip was in flight", error_kind="error")
+                pending.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = start()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -108,28 +126,35 @@ class RayEngine:
                 where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
                 raise UnavailableError(f"could not start {where}: {type(exc).__name__}: {exc}") from None
             self._started = True
-        actor = ray.remote(num_cpus=1)(_Actor)
-        self.actors = [actor.remote(settings, job, i) for i in range(workers)]
+        self._actor = ray.remote(num_cpus=1)(_Actor)
+        self.actors = [self._actor.remote(settings, job, i) for i in range(workers)]
 
     def map(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
         ray = self.ray
         it = iter(tasks)
         load = {i: 0 for i in range(len(self.actors))}
-        pending: dict[Any, int] = {}
+        pending: dict[Any, tuple[int, str, Any]] = {}
         while True:
             for i in sorted(load, key=load.get):
                 while load[i] < IN_FLIGHT_PER_WORKER:
                     task = next(it, None)
                     if task is None:
                         break
-                    pending[self.actors[i].run.remote(task[0], task[1])] = i
+                    pending[self.actors[i].run.remote(task[0], task[1])] = (i, task[0].key, self.actors[i])
                     load[i] += 1
             if not pending:
                 return
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                load[pending.pop(ref)] -= 1
-                yield ray.get(ref)
+                i, key, actor = pending.pop(ref)
+                load[i] -= 1
+                try:
+                    yield ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - an actor that died: its clip fails, a new actor takes over
+                    yield Outcome(key=key, error=f"the Ray worker failed: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                                  error_kind="error")
+                    if isinstance(exc, ray.exceptions.RayActorError) and self.actors[i] is actor:
+                        self.actors[i] = self._actor.remote(self.settings, self.job, i)
 
     def close(self) -> None:
         for a in getattr(self, "actors", []):

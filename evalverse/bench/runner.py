@@ -18,6 +18,7 @@ from evalverse.bench.submission import Submission, WorkItem
 from evalverse.bench.suite import Suite
 from evalverse.bench.worker import Job, Outcome, Snapshot, replay, snapshot_for
 from evalverse.config import Settings
+from evalverse.store.serialise import canonical_key
 
 
 @dataclass
@@ -63,6 +64,31 @@ def _hash(path) -> tuple[str | None, str | None]:
         return None, f"{path.name}: cannot be read ({exc.strerror or exc})"
 
 
+def fingerprint(settings: Settings, job: Job, check: bool = True) -> dict[str, Any]:
+    """What, besides the clip and its case, decides a result: the judge's version, every operator's version,
+    the taxonomy and weights versions. A done item is skipped only while all of these are unchanged (anything
+    else goes back through the pipeline, whose run cache decides exactly). `check` also asks the judge whether
+    it can run here, so an unusable judge is one error up front rather than one per clip."""
+    from evalverse.judge.protocol import make_judge
+    from evalverse.judge.scoring import load_weights
+    from evalverse.operators.runner import get_operator, operator_names
+    from evalverse.pipeline import N_FRAMES
+    from evalverse.taxonomy import load_taxonomy
+
+    backend = make_judge(job.judge, settings, **job.judge_options)
+    if check:
+        backend.check_available()
+    version = backend.version_string() if hasattr(backend, "version_string") else backend.version
+    return {"request": job.request_key(), "judge_version": version, "taxonomy": load_taxonomy().version,
+            "weights": load_weights().version, "frames": N_FRAMES,
+            "operators": {n: get_operator(n).version for n in operator_names()}}
+
+
+def item_key(base: dict[str, Any], item: WorkItem, reference_sha: str | None) -> str:
+    """The request key stored with an item: the fingerprint plus the case's prompt, mode and reference."""
+    return canonical_key({**base, "prompt": item.prompt, "mode": item.mode, "reference_sha256": reference_sha})
+
+
 def run_bench(suite: Suite, submission: Submission, store: Any, settings: Settings, job: Job, *, engine: str = "local",
               workers: int = 1, ray_address: str | None = None,
               on_item: Callable[[dict[str, Any]], None] | None = None) -> BenchSummary:
@@ -76,13 +102,21 @@ def run_bench(suite: Suite, submission: Submission, store: Any, settings: Settin
         store.upsert_model(**submission.info.model_dump())
     elif model not in {m["name"] for m in store.models()}:
         store.upsert_model(model)
-    request = job.request_key()
+    print_ = fingerprint(settings, job, check=(engine == "local"))  # a cluster's workers may have what we lack
+    ref_hashes: dict[str, str | None] = {}
     done = store.bench.done_items(suite.name, model, job.judge)
-    base = {"suite": suite.name, "model": model, "judge": job.judge, "request_key": request, "engine": engine}
+    base = {"suite": suite.name, "model": model, "judge": job.judge, "engine": engine}
     hashes: dict[str, str] = {}
 
+    def request_of(item: WorkItem) -> str:
+        ref = str(item.reference) if item.reference else None
+        if ref is not None and ref not in ref_hashes:
+            ref_hashes[ref] = _hash(item.reference)[0]
+        return item_key(print_, item, ref_hashes.get(ref) if ref else None)
+
     def finish(item: WorkItem, row: dict[str, Any]) -> None:
-        store.bench.record_item({**base, "case_id": item.case_id, "seed": item.seed, "path": str(item.path), **row})
+        store.bench.record_item({**base, "case_id": item.case_id, "seed": item.seed, "path": str(item.path),
+                                 "request_key": request_of(item), **row})
         event = {"type": "item", "case": item.case_id, "seed": item.seed, **{k: row.get(k) for k in (
             "status", "cached", "run_id", "error_kind", "error", "seconds")}}
         if on_item is not None:
@@ -100,7 +134,7 @@ def run_bench(suite: Suite, submission: Submission, store: Any, settings: Settin
                 fail(item, "unreadable", problem or "cannot be read")
                 continue
             prior = done.get(item.key)
-            if prior and prior["video_hash"] == digest and prior["request_key"] == request:
+            if prior and prior["video_hash"] == digest and prior["request_key"] == request_of(item):
                 summary.already_done += 1
                 continue
             hashes[item.key] = digest
