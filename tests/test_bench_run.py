@@ -198,3 +198,15 @@ def test_a_changed_judge_operator_or_prompt_reruns_done_items(tmp_path, settings
         again = run_bench(edited, scan_submission(folder, edited, "m"), store, settings, JOB)
         assert again.already_done == 1 and again.computed == 1
         assert len(store.bench.items()) == 2
+
+
+def test_snapshot_store_reads_it_cannot_answer_are_nothing_stored_and_writes_are_recorded():
+    snap = Snapshot(video_hash="h", video={"content_hash": "h", "meta": {"fps": 25}})
+    st = SnapshotStore(snap)
+    assert st.get_video("h")["meta"] == {"fps": 25} and st.get_video("other") is None
+    assert st.find_resumable_run("h", "evidence", "1.0", provenance="p") is None and st.latest_evidence("h") is None
+    run = st.start_run("h", "evidence", "1.0", {}, {}, provenance={"x": 1})
+    st.add_dimension_result(run, {"dimension": "d"})
+    st.heartbeat(run)  # a write the store may grow: recorded, replayed by name
+    assert [c[0] for c in st.calls] == ["start_run", "add_dimension_result", "heartbeat"]
+    assert st.calls[0][2]["provenance"] == {"x": 1}

@@ -18,7 +18,7 @@ from evalverse.config import Settings
 from evalverse.errors import EvalVerseError, InputError
 from evalverse.store.serialise import canonical_key
 
-READS = ("find_cached_run", "run_results", "get_evidence", "latest_evidence", "get_run", "get_video")
+READ_PREFIXES = ("find_", "get_", "latest_", "run_results", "resume_")  # reads the snapshot cannot answer: None
 
 
 class Provisional(int):
@@ -32,6 +32,7 @@ class Snapshot:
     video_hash: str | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)  # operator, version, params_key, record
     runs: list[dict[str, Any]] = field(default_factory=list)  # eval_runs row + "results" (finished runs only)
+    video: dict[str, Any] | None = None  # the videos row (path, meta, model, test case)
 
 
 class SnapshotStore:
@@ -65,6 +66,13 @@ class SnapshotStore:
                 return [dict(r) for r in run["results"]]
         return []
 
+    def get_video(self, content_hash):
+        return dict(self.snapshot.video) if self.snapshot.video and content_hash == self.snapshot.video_hash else None
+
+    def find_resumable_run(self, *args, **kwargs):
+        """Interrupted runs are not in a snapshot: an interrupted clip is diagnosed again, in full."""
+        return None
+
     def get_evidence(self, video_hash, operator, version, params_key):
         if video_hash != self.snapshot.video_hash:
             return None
@@ -82,8 +90,10 @@ class SnapshotStore:
         return run_id
 
     def __getattr__(self, name: str):
-        if name.startswith("_") or name in READS:
+        if name.startswith("_"):
             raise AttributeError(name)
+        if name.startswith(READ_PREFIXES):
+            return lambda *args, **kwargs: None  # a read this snapshot does not hold: "nothing stored"
 
         def record(*args, **kwargs):  # any other write the pipeline makes (upsert_video, add_dimension_result, ...)
             self.calls.append((name, args, kwargs))
@@ -168,4 +178,4 @@ def replay(store: Any, calls: list[tuple[str, tuple, dict]]) -> dict[int, int]:
 def snapshot_for(store: Any, video_hash: str) -> Snapshot:
     """The driver side: read the snapshot a worker needs for this hash."""
     return Snapshot(video_hash=video_hash, evidence=store.bench.evidence_rows(video_hash),
-                    runs=store.bench.finished_runs(video_hash))
+                    runs=store.bench.finished_runs(video_hash), video=store.get_video(video_hash))
