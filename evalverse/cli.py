@@ -9,7 +9,8 @@ import sys
 
 import typer
 
-from evalverse.commands import annotators, diagnose, evidence, humans, leaderboard, models, quiet, runs, taxonomy
+from evalverse.commands import (annotators, bench, diagnose, evidence, export, humans, leaderboard, models, quiet, runs,
+                                taxonomy)
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -19,8 +20,10 @@ app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(humans.app, name="humans")
 app.add_typer(annotators.app, name="annotators")
+app.add_typer(bench.app, name="bench")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
+app.command("export")(export.export)
 
 
 @app.callback()

@@ -64,6 +64,7 @@ class Settings(BaseModel):
     media_dir: Path | None = None  # the Diagnose tab may browse this folder and nothing outside it
     # how long to wait for another process's lock on db_path before failing (see evalverse.store.base)
     db_lock_timeout_s: float = Field(DEFAULT_DB_LOCK_TIMEOUT_S, ge=0)
+    suite_root: Path | None = None  # overrides the folder a bench suite's relative paths resolve against
     limits: MediaLimits = MediaLimits()
     judge: JudgeSettings = JudgeSettings()
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)  # cores one diagnosis's operators may use
@@ -72,6 +73,7 @@ class Settings(BaseModel):
     def from_env(cls) -> "Settings":
         data_dir = _env_path("EVALVERSE_DATA", Path(user_data_dir(APP_NAME)))
         media = os.environ.get("EVALVERSE_MEDIA_DIR")
+        suite_root = os.environ.get("EVALVERSE_SUITE_ROOT")
         limits = MediaLimits(
             **{
                 key: float(os.environ[env])
@@ -89,6 +91,7 @@ class Settings(BaseModel):
             db_lock_timeout_s=_env_seconds("EVALVERSE_DB_LOCK_TIMEOUT", DEFAULT_DB_LOCK_TIMEOUT_S),
             models_dir=_env_path("EVALVERSE_MODELS", data_dir / "models"),
             media_dir=Path(media).expanduser() if media else None,
+            suite_root=Path(suite_root).expanduser() if suite_root else None,
             limits=limits,
             **({"workers": int(os.environ["EVALVERSE_WORKERS"])} if os.environ.get("EVALVERSE_WORKERS") else {}),
             judge=JudgeSettings(

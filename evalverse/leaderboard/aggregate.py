@@ -187,12 +187,41 @@ def format_pair(machine: float | None, human: float | None, digits: int = 2) -> 
     return f"{one(machine)} / {one(human)}"
 
 
+def format_ci(value, low, high, n_cases=None, enough: bool = True, digits: int = 2) -> str:
+    """One side of a computed source's cell: '0.66 ±0.15' (± half the 95 % interval's width), 'too few (n=3)'
+    when the figure rests on too few cases, '–' when there is none."""
+    if not enough and n_cases is not None and not pd.isna(n_cases) and int(n_cases) > 0:
+        return f"too few (n={int(n_cases)})"
+    if value is None or pd.isna(value):
+        return MISSING_CELL
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ±{(high - low) / 2:.{digits}f}"
+
+
+def _ci_cell(r, digits: int) -> str:
+    machine = format_ci(r.machine_win_ratio, r.machine_ci_low, r.machine_ci_high, r.n_cases, r.machine_enough, digits)
+    human = format_ci(r.human_win_ratio, r.human_ci_low, r.human_ci_high, r.human_n_cases, r.human_enough, digits)
+    return MISSING_CELL if machine == human == MISSING_CELL else f"{machine} / {human}"
+
+
+CI_FRAME_COLUMNS = ("machine_ci_low", "machine_ci_high", "human_ci_low", "human_ci_high", "n_cases", "human_n_cases",
+                    "machine_enough", "human_enough")
+
+
 def paper_cells(frame: pd.DataFrame, order: Sequence[str] | None = None, digits: int = 2) -> pd.DataFrame:
     """The paper's layout: one row per model, one column per dimension, MultiIndex columns
-    (stage, aspect, dimension), cells 'machine / human' (missing: '–')."""
+    (stage, aspect, dimension), cells 'machine / human' (missing: '–'). A computed source's frame (with the
+    interval columns of `leaderboard.sources.source_frame`) shows each side with its ± interval."""
     frame = check_frame(frame)
     triples = dimension_order(frame, order)
     models = model_order(frame)
+    if all(c in frame.columns for c in CI_FRAME_COLUMNS):
+        cells = {(r.stage, r.aspect, r.dimension, r.model): _ci_cell(r, digits) for r in frame.itertuples(index=False)}
+        data = {t: [cells.get((*t, m), MISSING_CELL) for m in models] for t in triples}
+        out = pd.DataFrame(data, index=pd.Index(models, name="model"))
+        out.columns = pd.MultiIndex.from_tuples(triples, names=["stage", "aspect", "dimension"])
+        return out
     lookup = {
         (r.stage, r.aspect, r.dimension, r.model): (r.machine_win_ratio, r.human_win_ratio)
         for r in frame.itertuples(index=False)

@@ -186,9 +186,11 @@ def load_seed(
 
 
 def load_seed_if_empty(store: Any, *, taxonomy: Taxonomy | None = None) -> SeedSummary | None:
-    """On the app's first start: import the bundled seed when the store has no leaderboard rows at all.
-    Returns None when nothing was done (rows exist, or the store is read-only)."""
-    if store.read_only or store.win_ratio_sources():
+    """On the app's first start: import the bundled seed when the store has no leaderboard rows but those of
+    computed bench sources (which sit beside the paper's). Returns None when nothing was done (other rows
+    exist, or the store is read-only)."""
+    computed = {s["source"] for s in store.bench.sources()} if hasattr(store, "bench") else set()
+    if store.read_only or set(store.win_ratio_sources()) - computed:
         return None
     return load_seed(store, taxonomy=taxonomy)
 

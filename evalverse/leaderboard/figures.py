@@ -98,9 +98,13 @@ def pearson_r(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+CI_SIDES = ["machine_ci_low", "machine_ci_high", "human_ci_low", "human_ci_high"]
+
+
 def _pairs(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
     part = frame[frame["dimension"] == dimension].dropna(subset=["machine_win_ratio", "human_win_ratio"])
-    return part[["model", "human_win_ratio", "machine_win_ratio"]]
+    extra = [c for c in CI_SIDES if c in part.columns] if all(c in part.columns for c in CI_SIDES) else []
+    return part[["model", "human_win_ratio", "machine_win_ratio", *extra]]
 
 
 def _r_text(r: float, n: int) -> str:
@@ -111,12 +115,19 @@ def _add_alignment(fig: go.Figure, part: pd.DataFrame, colours: dict[str, str], 
     x = part["human_win_ratio"].to_numpy()
     y = part["machine_win_ratio"].to_numpy()
     where = {"row": row, "col": col} if row else {}
-    for model, xi, yi in zip(part["model"], x, y):
+    for i, (model, xi, yi) in enumerate(zip(part["model"], x, y)):
+        bars = {}
+        if "machine_ci_low" in part.columns:  # a computed source: 95 % intervals as error bars
+            for axis, side, v in (("x", "human", xi), ("y", "machine", yi)):
+                lo, hi = part[f"{side}_ci_low"].iloc[i], part[f"{side}_ci_high"].iloc[i]
+                if pd.notna(lo) and pd.notna(hi):
+                    bars[f"error_{axis}"] = {"type": "data", "symmetric": False, "array": [hi - v],
+                                             "arrayminus": [v - lo], "thickness": 1, "width": 3}
         fig.add_trace(
             go.Scatter(
                 x=[xi], y=[yi], mode="markers", name=model, legendgroup=model, showlegend=legend,
                 marker={"size": 9, "color": colours[model], "line": {"width": 1, "color": "white"}},
-                hovertemplate=f"{model}<br>human %{{x:.2f}}<br>machine %{{y:.2f}}<extra></extra>",
+                hovertemplate=f"{model}<br>human %{{x:.2f}}<br>machine %{{y:.2f}}<extra></extra>", **bars,
             ),
             **where,
         )
@@ -184,6 +195,63 @@ def alignment_grid(frame: pd.DataFrame, columns: int = 6, order: Sequence[str] |
         template=TEMPLATE, height=260 * rows + 120, legend={"orientation": "h", "y": -0.06},
         margin={"l": 40, "r": 20, "t": 80, "b": 40},
     )
+    return fig
+
+
+def ci_plot(frame: pd.DataFrame, dimension: str, min_cases: int | None = None) -> go.Figure:
+    """One dimension of a computed source: each model's machine (and human, where present) win ratio with its
+    95 % bootstrap interval as error bars, best first; a model whose figure rests on too few cases is listed
+    with "too few cases (n)" instead of a point. Needs the columns of `leaderboard.sources.source_frame`."""
+    frame = check_frame(frame)
+    need = ["machine_ci_low", "machine_ci_high", "n_cases", "machine_enough", "machine_win_ratio_raw"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InputError(f"this source has no intervals (missing {', '.join(missing)}); pick a computed source")
+    part = frame[frame["dimension"] == dimension]
+    if part.empty:
+        raise InputError(f"no figures for {dimension!r} in this source")
+    part = part.assign(_key=part["machine_win_ratio"].fillna(-1)).sort_values("_key", ascending=True, kind="stable")
+    labels = [m if ok else f"{m} · too few cases (n={int(n) if pd.notna(n) else 0})"
+              for m, ok, n in zip(part["model"], part["machine_enough"], part["n_cases"])]
+    fig = go.Figure()
+    for side, colour in (("machine", PALETTE[0]), ("human", PALETTE[1])):
+        vals = part[f"{side}_win_ratio"]
+        if vals.notna().sum() == 0:
+            continue
+        lo, hi = part.get(f"{side}_ci_low"), part.get(f"{side}_ci_high")
+        fig.add_trace(go.Scatter(
+            x=vals, y=labels, mode="markers", name="Machine (EvalVerse)" if side == "machine" else "Human",
+            marker={"size": 10, "color": colour, "symbol": "circle" if side == "machine" else "diamond"},
+            error_x={"type": "data", "symmetric": False, "array": (hi - vals).tolist(), "arrayminus": (vals - lo).tolist(),
+                     "thickness": 1.5, "width": 4},
+            hovertemplate="%{y}: %{x:.2f}<extra>" + side + "</extra>"))
+    fig.add_vline(x=0.5, line={"color": "#bbb", "dash": "dot", "width": 1})
+    note = f" (figures over fewer than {min_cases} cases are withheld)" if min_cases else ""
+    fig.update_layout(title=f"{dimension}: win ratio with 95% bootstrap interval over cases{note}",
+                      xaxis={"title": "Win ratio", "range": [0, 1]}, template=TEMPLATE,
+                      height=max(260, 60 + 44 * len(part)), margin={"l": 260, "r": 30, "t": 60, "b": 40},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def ratings_plot(ratings: pd.DataFrame, dimension: str = "overall") -> go.Figure:
+    """Bradley–Terry ratings of one dimension (or 'overall') with their 95 % intervals and rank upper bound."""
+    need = ["dimension", "model", "rating", "ci_low", "ci_high", "rank_ub"]
+    missing = [c for c in need if c not in ratings.columns]
+    if missing:
+        raise InputError(f"ratings lack column(s) {', '.join(missing)}")
+    part = ratings[ratings["dimension"] == dimension].sort_values("rating", ascending=True)
+    if part.empty:
+        raise InputError(f"no Bradley–Terry ratings for {dimension!r}")
+    labels = [f"{m} (rank ≤ {int(r)})" for m, r in zip(part["model"], part["rank_ub"])]
+    fig = go.Figure(go.Scatter(
+        x=part["rating"], y=labels, mode="markers", marker={"size": 10, "color": PALETTE[2]}, name="rating",
+        error_x={"type": "data", "symmetric": False, "array": (part["ci_high"] - part["rating"]).tolist(),
+                 "arrayminus": (part["rating"] - part["ci_low"]).tolist(), "thickness": 1.5, "width": 4},
+        hovertemplate="%{y}: %{x:.0f}<extra></extra>"))
+    fig.update_layout(title=f"Bradley–Terry rating ({dimension}), 95% bootstrap interval over cases",
+                      xaxis={"title": "Rating (mean 1000; +400 = 10:1 odds)"}, template=TEMPLATE,
+                      height=max(260, 60 + 44 * len(part)), margin={"l": 220, "r": 30, "t": 60, "b": 40})
     return fig
 
 

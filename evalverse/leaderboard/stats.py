@@ -304,9 +304,13 @@ def bradley_terry_bootstrap(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    groups: str | None = None,
     **bt: Any,
 ) -> pd.DataFrame:
     """Bradley–Terry ratings with percentile bootstrap intervals (battles resampled with replacement).
+
+    `groups` names a column (e.g. the test case): then whole groups are resampled, so battles that share a
+    case stay together and the interval reflects the spread over cases, not over single battles.
 
     Returns DataFrame indexed by model, highest rating first, with columns rating (fit on all battles),
     lower, upper, and rank_ub = 1 + the number of models whose lower bound exceeds this model's upper
@@ -316,6 +320,9 @@ def bradley_terry_bootstrap(
         raise ValueError(f"ci must lie in (0, 1), not {ci}")
     point = bradley_terry(df, **bt)
     models, ia, ib, score_a = _battle_arrays(df)
+    if groups is not None:
+        _require(df, (groups,), "grouped bootstrap")
+        group_codes, group_names = pd.factorize(df[groups], sort=True)
     prior = bt.get("prior", 0.5)
     anchor = bt.get("anchor")
     scale, base = bt.get("scale", SCALE), bt.get("base", BASE)
@@ -324,7 +331,12 @@ def bradley_terry_bootstrap(
     n_battles = len(ia)
     samples = np.full((n_boot, len(models)), np.nan)
     for b in range(n_boot):
-        weights = np.bincount(rng.integers(0, n_battles, size=n_battles), minlength=n_battles).astype(float)
+        if groups is None:
+            weights = np.bincount(rng.integers(0, n_battles, size=n_battles), minlength=n_battles).astype(float)
+        else:
+            n_groups = len(group_names)
+            picks = np.bincount(rng.integers(0, n_groups, size=n_groups), minlength=n_groups).astype(float)
+            weights = picks[group_codes]
         wins = _win_matrix(len(models), ia, ib, score_a, weights)
         log_p = _fit_log_strength(wins, prior, max_iter, tol)
         played = (wins + wins.T).sum(axis=1) > 0

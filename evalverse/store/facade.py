@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from evalverse.errors import StoreError
 from evalverse.store import migrations
@@ -16,6 +16,9 @@ from evalverse.store.leaderboard import LeaderboardRepository
 from evalverse.store.lifecycle import RunLifecycleRepository
 from evalverse.store.runs import RunsRepository
 
+if TYPE_CHECKING:
+    from evalverse.store.bench import BenchRepository
+
 
 class Store(RunsRepository, RunLifecycleRepository, HumansRepository, JudgmentRepository, AnnotationRepository,
             LeaderboardRepository):
@@ -24,6 +27,13 @@ class Store(RunsRepository, RunLifecycleRepository, HumansRepository, JudgmentRe
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def bench(self) -> "BenchRepository":
+        """Suites, bench items and computed leaderboard sources (evalverse/store/bench.py)."""
+        from evalverse.store.bench import BenchRepository
+
+        return BenchRepository(self)
 
     # ---- opening -----------------------------------------------------------------------------
     @classmethod

@@ -13,9 +13,20 @@ TITLE = "Alignment"
 ALL = "All dimensions"
 
 
+def _frame(ctx: AppContext, source: str | None) -> pd.DataFrame:
+    if not source:
+        return ctx.data.require_frame()
+    frame = ctx.source_data(source)["frame"]
+    if frame is None or frame.empty:
+        from evalverse.errors import DataError
+
+        raise DataError(f"the source {source!r} holds no win ratios")
+    return frame
+
+
 @failsafe_figure
-def alignment_figure(ctx: AppContext, choice: str):
-    frame = ctx.data.require_frame()
+def alignment_figure(ctx: AppContext, choice: str, source: str | None = None):
+    frame = _frame(ctx, source)
     if not choice or choice == ALL:
         return alignment_grid(frame, order=ctx.dimension_order)
     return alignment_scatter(frame, choice)
@@ -30,10 +41,10 @@ def _is_p_value(column: str) -> bool:
     return c == "p" or c.startswith("p_") or c.endswith(("_p", "p_value", "pvalue"))
 
 
-def alignment_table(ctx: AppContext) -> pd.DataFrame:
+def alignment_table(ctx: AppContext, source: str | None = None) -> pd.DataFrame:
     """The store's per-dimension correlation table for reading: p-values in scientific notation,
     correlations to 3 decimals, internal id columns dropped."""
-    table = ctx.data.alignment
+    table = ctx.source_data(source)["alignment"] if source else ctx.data.alignment
     if table is None:
         return pd.DataFrame({"Problem": [ctx.data.errors.get("alignment", "no alignment data")]})
     out = table.drop(columns=[c for c in table.columns if c.endswith("_id")])
@@ -54,13 +65,31 @@ def render(ctx: AppContext) -> None:
         "models evaluated on it: Spearman (SRCC) and Pearson (PLCC) correlations with their p-values and the "
         "number of models *n*. With so few models per dimension (as few as 4 for sound), read the p-values with care."
     )
-    table = alignment_table(ctx)
-    gr.Dataframe(table, label="Per-dimension correlation", interactive=False, elem_id="alignment-table",
-                 max_height=520, buttons=["copy"])
+    first = ctx.default_source()
+    source = gr.Dropdown([(s["label"], s["source"]) for s in ctx.sources()], value=first, label="Source",
+                         elem_id="alignment-source")
+    gr.Markdown("For a computed source, only models whose machine and human figures both rest on enough cases "
+                "count, and the scatter shows each figure's 95 % interval as error bars.")
+    try:
+        frame = _frame(ctx, first) if first else frame
+    except Exception:  # noqa: BLE001 - shown below
+        frame = None
+    table = gr.Dataframe(alignment_table(ctx, first), label="Per-dimension correlation", interactive=False,
+                         elem_id="alignment-table", max_height=520, buttons=["copy"])
     if frame is None or frame.empty:
         gr.Markdown(f"⚠️ **No win ratios to plot.** {ctx.data.errors.get('frame', '')}")
         return
     dims = [t[2] for t in dimension_order(frame, ctx.dimension_order)]
     choice = gr.Dropdown([ALL, *dims], value=ALL, label="Scatter for", elem_id="alignment-choice")
-    plot = gr.Plot(alignment_figure(ctx, ALL), show_label=False, elem_id="alignment-plot")
-    choice.input(lambda c: alignment_figure(ctx, c), choice, plot, show_progress="hidden", trigger_mode="always_last")
+    plot = gr.Plot(alignment_figure(ctx, ALL, first), show_label=False, elem_id="alignment-plot")
+    choice.input(lambda c, s_: alignment_figure(ctx, c, s_), [choice, source], plot, show_progress="hidden",
+                 trigger_mode="always_last")
+
+    def pick(name):
+        try:
+            ds = [t[2] for t in dimension_order(_frame(ctx, name), ctx.dimension_order)]
+        except Exception:  # noqa: BLE001 - the figure says why
+            ds = []
+        return alignment_table(ctx, name), gr.update(choices=[ALL, *ds], value=ALL), alignment_figure(ctx, ALL, name)
+
+    source.input(pick, source, [table, choice, plot], show_progress="hidden")

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import gradio as gr
 
 from evalverse.config import Settings
-from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, taxonomy_tab
+from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, reward_api, taxonomy_tab
 from evalverse.ui.context import AppContext, open_context
 
 TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
@@ -52,6 +52,7 @@ def build_app(settings: Settings | AppContext, tabs: Sequence[ModuleType] = TABS
             for tab in tabs:
                 with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
                     _render_safely(tab, ctx)
+        reward_api.register(ctx)  # JSON-in, JSON-out /reward (evalverse.reward over HTTP)
     demo.evalverse_context = ctx  # for tests and for closing the store on shutdown
     return demo
 

@@ -43,6 +43,7 @@ class AppContext:
     taxonomy: Any | None = None  # evalverse.taxonomy.Taxonomy
     warnings: list[str] = field(default_factory=list)
     data: LeaderboardData = field(default_factory=LeaderboardData)
+    _sources: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def dimension_order(self) -> list[str] | None:
@@ -53,7 +54,41 @@ class AppContext:
 
     def reload(self) -> LeaderboardData:
         self.data = read_data(self.store, self.taxonomy)
+        self._sources.clear()
         return self.data
+
+    # ---- leaderboard sources: the paper's seed and computed bench sources ---------------------------
+    def sources(self) -> list[dict[str, Any]]:
+        """[{source, kind, label}] from the store (the paper's first); empty without a store."""
+        if self.store is None:
+            return []
+        from evalverse.leaderboard.sources import list_sources
+
+        return list_sources(self.store)
+
+    def default_source(self) -> str | None:
+        from evalverse.leaderboard.data import SEED_SOURCE
+
+        names = [s["source"] for s in self.sources()]
+        return SEED_SOURCE if SEED_SOURCE in names else (names[0] if names else None)
+
+    def source_data(self, source: str | None) -> dict[str, Any]:
+        """{frame, alignment, ratings, kind, min_cases} for a source, display names applied; cached per source.
+        None (or the paper's source) gives the frames loaded at start."""
+        from evalverse.leaderboard.data import SEED_SOURCE
+
+        if source is None or source == SEED_SOURCE or self.store is None:
+            return {"frame": self.data.frame, "alignment": self.data.alignment, "ratings": None, "kind": "paper",
+                    "min_cases": 0}
+        if source not in self._sources:
+            from evalverse.leaderboard.sources import alignment_for, source_frame
+
+            frame = source_frame(self.store, source, self.taxonomy)
+            self._sources[source] = {
+                "frame": display_names(frame, self.taxonomy), "alignment": alignment_for(self.store, source, self.taxonomy),
+                "ratings": display_names(self.store.bench.ratings(source), self.taxonomy),
+                "kind": frame.attrs.get("kind", "paper"), "min_cases": frame.attrs.get("min_cases", 0)}
+        return self._sources[source]
 
 
 def open_context(settings: Settings, load_seed: bool = True) -> AppContext:

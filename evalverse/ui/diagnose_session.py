@@ -19,11 +19,11 @@ from typing import Any, Iterator, Mapping
 
 from evalverse.config import Settings
 from evalverse.errors import EvalVerseError, InputError
+from evalverse.media.formats import VIDEO_SUFFIXES
 from evalverse.ui import diagnose_view as view
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi", ".mpg", ".mpeg", ".m4v")
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 MAX_MEDIA_LIST = 500
 STREAM_INTERVAL_S = 0.25  # streamed rationale text is pushed at most this often (cards always on completion)

@@ -1,10 +1,13 @@
-"""Leaderboard tab: the paper's table (machine / human per dimension), aggregates and filters."""
+"""Leaderboard tab: a source picker (the paper's Table 3, each computed bench source), the table (machine / human
+per dimension; computed sources with ± intervals), aggregates and filters, and for computed sources the
+per-dimension interval plot and Bradley–Terry ratings."""
 from __future__ import annotations
 
 import gradio as gr
 import pandas as pd
 
 from evalverse.errors import InputError
+from evalverse.errors import DataError
 from evalverse.leaderboard.aggregate import (
     CAPABILITIES,
     SELECTED_HUMAN,
@@ -16,8 +19,9 @@ from evalverse.leaderboard.aggregate import (
     leaderboard_table,
     paper_cells,
 )
+from evalverse.leaderboard.figures import ci_plot, ratings_plot
 from evalverse.ui.context import AppContext
-from evalverse.ui.failsafe import describe
+from evalverse.ui.failsafe import describe, failsafe_figure
 
 TITLE = "Leaderboard"
 LEVELS = {"Overall": "overall", "Per stage": "stage", "Per aspect": "aspect"}
@@ -27,8 +31,40 @@ RULE = (
     "**Selected (M / H)**: mean machine / human win ratio over the *selected* dimensions the model was "
     "evaluated on; **Dims** says how many of them it has. A dimension a model was not run on (e.g. sound "
     "for a silent model) is left out, never counted as zero. Cells read *machine / human* as in the "
-    "paper's Table 3; – = not evaluated. Click a column header to sort by it."
+    "paper's Table 3; – = not evaluated. Click a column header to sort by it. For a computed source "
+    "(`<suite>:<judge>@<version>`), ± is half the width of the 95 % bootstrap interval over cases; a figure over "
+    "too few cases reads *too few (n)* and is left out of the aggregates."
 )
+OVERALL_RATINGS = "overall"
+
+
+def source_frame(ctx: AppContext, source: str | None) -> pd.DataFrame:
+    frame = ctx.source_data(source)["frame"] if source else ctx.data.require_frame()
+    if frame is None or frame.empty:
+        raise DataError(f"the source {source!r} holds no win ratios")
+    return frame
+
+
+def source_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    return [(s["label"], s["source"]) for s in ctx.sources()]
+
+
+@failsafe_figure
+def interval_figure(ctx: AppContext, source: str | None, dimension: str | None):
+    data = ctx.source_data(source)
+    if data["kind"] != "bench":
+        raise InputError("The paper's Table 3 has no intervals; pick a computed source.")
+    if not dimension:
+        raise InputError("Pick a dimension.")
+    return ci_plot(data["frame"], dimension, data["min_cases"])
+
+
+@failsafe_figure
+def rating_figure(ctx: AppContext, source: str | None, dimension: str | None):
+    data = ctx.source_data(source)
+    if data["kind"] != "bench" or data["ratings"] is None:
+        raise InputError("The paper's Table 3 has no Bradley–Terry ratings; pick a computed source.")
+    return ratings_plot(data["ratings"], dimension or OVERALL_RATINGS)
 
 
 def sort_choices(frame: pd.DataFrame, level: str) -> list[str]:
@@ -39,10 +75,10 @@ def sort_choices(frame: pd.DataFrame, level: str) -> list[str]:
     return choices
 
 
-def compute(ctx: AppContext, level_label, sort_by, stages, aspects, dims, access_label, caps):
+def compute(ctx: AppContext, level_label, sort_by, stages, aspects, dims, access_label, caps, source=None):
     """(table, note, paper html, sort choices, sort_by) for the controls' values; raises EvalVerseError."""
     level = LEVELS.get(level_label, "overall")
-    frame = ctx.data.require_frame()
+    frame = source_frame(ctx, source)
     choices = sort_choices(frame, level)
     if sort_by not in choices:
         sort_by = SELECTED_MACHINE
@@ -92,20 +128,29 @@ def paper_html(frame: pd.DataFrame, models: list[str], order) -> str:
     return f'<div class="ev-paper-scroll">{table}</div>'
 
 
+def _tree(ctx: AppContext, frame: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    triples = dimension_order(frame, ctx.dimension_order)
+    return (list(dict.fromkeys(t[0] for t in triples)), list(dict.fromkeys(t[1] for t in triples)), [t[2] for t in triples])
+
+
 def render(ctx: AppContext) -> None:
     gr.Markdown(
         "Pairwise win ratios of video generation models against all other competitors, per dimension of "
-        "the EvalVerse taxonomy: **machine** (EvalVerse's judge) and **human** (expert panel)."
+        "the EvalVerse taxonomy: **machine** (EvalVerse's judge) and **human** (expert panel). Pick the paper's "
+        "Table 3 or a source computed from your own suite (`evalverse bench winratios`)."
     )
-    frame = ctx.data.frame
+    choices = source_choices(ctx)
+    first_source = ctx.default_source()
+    try:
+        frame = source_frame(ctx, first_source) if first_source else None
+    except Exception:  # noqa: BLE001 - shown below
+        frame = None
     if frame is None or frame.empty:
         gr.Markdown(f"⚠️ **No leaderboard data.** {ctx.data.errors.get('frame', 'The store holds no win ratios yet.')}",
                     elem_id="leaderboard-problem")
         return
-    triples = dimension_order(frame, ctx.dimension_order)
-    stages = list(dict.fromkeys(t[0] for t in triples))
-    aspects = list(dict.fromkeys(t[1] for t in triples))
-    dims = [t[2] for t in triples]
+    stages, aspects, dims = _tree(ctx, frame)
+    source = gr.Dropdown(choices, value=first_source, label="Source", elem_id="leaderboard-source")
     with gr.Row():
         level = gr.Radio(list(LEVELS), value="Overall", label="Aggregate", scale=2)
         sort_by = gr.Dropdown(sort_choices(frame, "overall"), value=SELECTED_MACHINE, label="Sort by", scale=2)
@@ -120,7 +165,7 @@ def render(ctx: AppContext) -> None:
         with gr.Row():
             all_btn = gr.Button("Select all", size="sm")
             none_btn = gr.Button("Clear dimensions", size="sm")
-    defaults = ("Overall", SELECTED_MACHINE, stages, aspects, dims, "All", [])
+    defaults = ("Overall", SELECTED_MACHINE, stages, aspects, dims, "All", [], first_source)
     try:
         first, first_note, first_paper, _, _ = compute(ctx, *defaults)
     except Exception as exc:  # noqa: BLE001
@@ -134,17 +179,51 @@ def render(ctx: AppContext) -> None:
     with gr.Accordion("The paper's view (grouped by stage and aspect)", open=False):
         paper = gr.HTML(first_paper, elem_id="leaderboard-paper")
 
-    controls = [level, sort_by, stage_box, aspect_box, dim_box, access, caps]
+    bench = ctx.source_data(first_source)["kind"] == "bench"
+    with gr.Accordion("Intervals and Bradley–Terry ratings (computed sources)", open=bench) as intervals:
+        with gr.Row():
+            ci_dim = gr.Dropdown(dims, value=dims[0] if dims else None, label="Dimension", elem_id="interval-dimension",
+                                 scale=1)
+        ci_plot_box = gr.Plot(interval_figure(ctx, first_source, dims[0] if dims else None), show_label=False,
+                              elem_id="interval-plot")
+        bt_dim = gr.Dropdown([OVERALL_RATINGS, *dims], value=OVERALL_RATINGS, label="Ratings for", elem_id="rating-dimension")
+        bt_plot = gr.Plot(rating_figure(ctx, first_source, OVERALL_RATINGS), show_label=False, elem_id="rating-plot")
+
+    controls = [level, sort_by, stage_box, aspect_box, dim_box, access, caps, source]
     outputs = [table, note, paper, sort_by]
 
     def refresh(*values):
         return update_table(ctx, *values)
 
+    def pick_source(name):
+        """A new source: its own stages, aspects and dimensions, all selected; its plots."""
+        try:
+            st, asp, ds = _tree(ctx, source_frame(ctx, name))
+        except Exception:  # noqa: BLE001 - the table shows the problem
+            st, asp, ds = [], [], []
+        first = ds[0] if ds else None
+        opened = gr.update(open=ctx.source_data(name)["kind"] == "bench") if name else gr.update()
+        return (opened, gr.update(choices=st, value=st), gr.update(choices=asp, value=asp), gr.update(choices=ds, value=ds),
+                gr.update(choices=ds, value=first), interval_figure(ctx, name, first),
+                gr.update(choices=[OVERALL_RATINGS, *ds], value=OVERALL_RATINGS), rating_figure(ctx, name, OVERALL_RATINGS))
+
+    source.input(pick_source, source, [intervals, stage_box, aspect_box, dim_box, ci_dim, ci_plot_box, bt_dim, bt_plot],
+                 show_progress="hidden").then(refresh, controls, outputs, show_progress="hidden")
+    ci_dim.input(lambda s_, d: interval_figure(ctx, s_, d), [source, ci_dim], ci_plot_box, show_progress="hidden")
+    bt_dim.input(lambda s_, d: rating_figure(ctx, s_, d), [source, bt_dim], bt_plot, show_progress="hidden")
+
     # `.input` fires on user edits only, so our own updates to the sort dropdown do not loop back;
     # "always_last" so quick successive clicks are not dropped while a refresh is running
-    for control in controls:
+    for control in controls[:-1]:
         control.input(refresh, controls, outputs, show_progress="hidden", trigger_mode="always_last")
-    all_btn.click(lambda: (stages, aspects, dims), None, [stage_box, aspect_box, dim_box]).then(
+
+    def select_all(name):
+        try:
+            return _tree(ctx, source_frame(ctx, name))
+        except Exception:  # noqa: BLE001
+            return stages, aspects, dims
+
+    all_btn.click(select_all, source, [stage_box, aspect_box, dim_box]).then(
         refresh, controls, outputs, show_progress="hidden"
     )
     none_btn.click(lambda: [], None, dim_box).then(refresh, controls, outputs, show_progress="hidden")
