@@ -205,3 +205,26 @@ def test_identity_across_shots():
     strangers = [{"id": 0, "shots": [0], "screen_time_s": 1.0}, {"id": 1, "shots": [1], "screen_time_s": 1.0}]
     res = run_check("faces.identity_consistent_across_shots", view(record("faces", n_tracks=2, identities=strangers)))
     assert res.answer is None and "none recurs" in res.basis
+
+
+def test_reflection_reads_only_the_operators_the_verdict_rests_on():
+    """Regression: reflection read every record present, so its flags depended on which operators the scheduler
+    had finished when the dimension was judged. A contradiction between faces and people is not a visual
+    quality matter; the verdict that used only quality gets none, whenever it is judged."""
+    contradicting = [record("faces", frames_with_face_ratio=0.9), record("people", person_fraction=0.0)]
+    q = record("quality", sharpness=300.0, noise_sigma=1.0, flicker={"detected": False})
+    _, early = judge_dim("visual_quality", [q])
+    _, late = judge_dim("visual_quality", [q, *contradicting])
+    assert early.reflection == late.reflection and "faces found a face" not in late.reflection
+
+
+def test_reflection_names_the_damaged_stretches_a_verdict_rests_on():
+    from evalverse.media.types import DamagedSpan
+
+    damaged = meta(n_frames=135, decoded_frames=120, undecodable_frames=15, decode_errors=15,
+                   damaged_spans=[DamagedSpan(start=2.72, end=4.52, undecodable=15)])
+    q = record("quality", sharpness=300.0, noise_sigma=1.0, flicker={"detected": False})
+    _, r = judge_dim("visual_quality", [q], m=damaged)
+    assert "computed on a damaged picture (15 frame(s) missing or corrupt, at 2.72-4.52 s)" in r.reflection
+    _, clean = judge_dim("visual_quality", [q])
+    assert "damaged" not in clean.reflection

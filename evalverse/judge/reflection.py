@@ -9,7 +9,13 @@ Each rule names both sides with their numbers; the numbers it compares with are 
 - the image is soft (sharpness check failed) while the dimension still scores high from other checks;
 - the camera operator calls every shot static, but features show the picture changing a lot
   (subject motion or morphing rather than camera motion);
-- speech heard a clear stretch of voice, but the audio operator's content split has no speech.
+- speech heard a clear stretch of voice, but the audio operator's content split has no speech;
+- the file is damaged (frames that could not be decoded, decoder errors): the verdict rests partly on the
+  damaged stretches, named with their times (`damage_claims`).
+
+A dimension is re-examined against the operators it used (`used_evidence`): they have all finished when it is
+judged, so its reflection is the same however the scheduler interleaved the others, and a contradiction between
+two operators it never read is not its concern.
 """
 from __future__ import annotations
 
@@ -46,6 +52,34 @@ def contradictions(evidence: Evidence | Mapping[str, Any], meta: Any = None) -> 
     speech_share = ev.value("audio.speech_share")
     if speech_share is not None and speech and voiced >= t.voice_clear.value and speech_share == 0.0:
         out.append(f"speech found {voiced:.1f} s of voice but the audio content split has no speech")
+    return out
+
+
+def used_evidence(evidence: Evidence | Mapping[str, Any], used: list[str], meta: Any = None) -> Evidence:
+    """The records of the operators a dimension's answers rest on (its `evidence_used`)."""
+    ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence, meta=meta)
+    return Evidence({name: rec for name, rec in ev.items() if name in set(used)}, meta=meta if meta is not None else ev.meta)
+
+
+def damage_claims(meta: Any, used: list[str]) -> list[str]:
+    """The damaged stretches of the file a verdict rests on: frame damage for answers from picture operators,
+    audio decoder errors for answers from sound operators (the probe's metadata counts as neither)."""
+    from evalverse.operators.runner import get_operator
+
+    if meta is None or not getattr(meta, "damaged", False):
+        return []
+    needs = {n: set(get_operator(n).needs) for n in used if n != "metadata"}
+    picture = sorted(n for n, k in needs.items() if "frames" in k)
+    sound = sorted(n for n, k in needs.items() if "audio" in k)
+    out = []
+    frames_bad = (meta.undecodable_frames or 0) + (meta.corrupt_frames or 0)
+    if picture and (frames_bad or meta.decode_errors):
+        where = ", ".join(f"{s.start:.2f}-{s.end:.2f} s" for s in meta.damaged_spans[:4]) or "somewhere in the clip"
+        out.append(f"this verdict rests on {', '.join(picture)}, computed on a damaged picture ({frames_bad} frame(s) "
+                   f"missing or corrupt, at {where}): answers about those stretches are weaker")
+    if sound and meta.audio_decode_errors:
+        out.append(f"this verdict rests on {', '.join(sound)}, computed on audio with {meta.audio_decode_errors} "
+                   "decoder error(s): gaps may be decoding damage rather than the sound design")
     return out
 
 

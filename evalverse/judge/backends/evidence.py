@@ -19,7 +19,7 @@ from typing import ClassVar, Iterator
 from evalverse.judge.checks import CheckView, Checks, load_checks, run_check
 from evalverse.judge.gating import ActiveDimension
 from evalverse.judge.protocol import JudgeBackend, JudgeContext, done
-from evalverse.judge.reflection import contradictions, score_claims
+from evalverse.judge.reflection import contradictions, damage_claims, score_claims, used_evidence
 from evalverse.judge.scoring import aggregate, load_weights, question_score
 from evalverse.judge.types import DimensionResult, JudgeEvent, QuestionAnswer
 from evalverse.registry import Backend, register
@@ -95,7 +95,9 @@ class EvidenceJudge(JudgeBackend):
             result.gate_reason = why  # the reason there is no score (for gated and not_judged alike)
             yield JudgeEvent(kind="score", dimension=dim.id, text="not judged", data={"score": None, "reason": why,
                                                                                          "answered": answered, "asked": asked})
-        flags = contradictions(context.evidence, context.meta) + score_claims(result.answers, checks, result.score)
+        used = used_evidence(context.evidence, result.evidence_used, context.meta)
+        flags = (contradictions(used, context.meta) + damage_claims(context.meta, result.evidence_used)
+                 + score_claims(result.answers, checks, result.score))
         result.reflection = ("Self-reflection: " + " | ".join(flags)) if flags else \
             "Self-reflection: the operators used agree with each other; no claim rests on contradicted evidence."
         yield JudgeEvent(kind="reflection", dimension=dim.id, text=result.reflection, data={"contradictions": flags})
