@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,13 +34,13 @@ OBSERVER = """() => {
 
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def serve(root: Path, **settings):
+    """The app on a free loopback port with its database and models in `root`; yields its URL."""
     from evalverse.config import Settings
     from evalverse.ui.app import build_app, launch_options
 
-    root = tmp_path_factory.mktemp("browser")
-    demo = build_app(Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models"))
+    demo = build_app(Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models", **settings))
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
     try:
@@ -47,6 +48,12 @@ def server(tmp_path_factory):
     finally:
         demo.close()
         demo.evalverse_context.store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("browser")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -141,22 +148,13 @@ def markup_judge_server(tmp_path_factory):
 
     from fake_openai import Server
 
-    from evalverse.config import JudgeSettings, Settings
-    from evalverse.ui.app import build_app, launch_options
+    from evalverse.config import JudgeSettings
 
-    root = tmp_path_factory.mktemp("browser-markup")
     os.environ.setdefault("EVALVERSE_OPENAI_API_KEY", "sk-test")
-    with Server([], default=PAYLOAD) as endpoint:
-        settings = Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models",
-                            judge=JudgeSettings(openai_base_url=endpoint.url, openai_model="test-vlm"))
-        demo = build_app(settings)
-        port = free_port()
-        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
-            demo.evalverse_context.store.close()
+    with Server([], default=PAYLOAD) as endpoint, \
+            serve(tmp_path_factory.mktemp("browser-markup"),
+                  judge=JudgeSettings(openai_base_url=endpoint.url, openai_model="test-vlm")) as url:
+        yield url
 
 
 def test_markup_in_a_streamed_rationale_is_shown_as_text(markup_judge_server, browser, tmp_path, artifacts_dir):
