@@ -246,18 +246,23 @@ def _optional_seconds(check: _Rows, line: int, row: dict) -> float | None:
     return check.number(line, "seconds", text, positive=True) if text else None
 
 
-def _pointwise_rows(rows, check: _Rows, mapping: Mapping, scale, batch: ImportBatch, qa: str, suite, tax) -> None:
-    seen: dict[str, int] = {}
-    base = _base(batch, qa, suite)
+def _complete_rows(rows, check: _Rows, kind: str):
+    """The rows with no extra field and every required column filled; the others are reported by line."""
     for line, row in rows:
         if None in row:
             check.bad(line, "row", "more fields than the header has columns")
             continue
-        empty = [c for c in REQUIRED["pointwise"] if not (row.get(c) or "").strip()]
+        empty = [c for c in REQUIRED[kind] if not (row.get(c) or "").strip()]
         for c in empty:
             check.bad(line, c, "empty")
-        if empty:
-            continue
+        if not empty:
+            yield line, row
+
+
+def _pointwise_rows(rows, check: _Rows, mapping: Mapping, scale, batch: ImportBatch, qa: str, suite, tax) -> None:
+    seen: dict[str, int] = {}
+    base = _base(batch, qa, suite)
+    for line, row in _complete_rows(rows, check, "pointwise"):
         target = _target(check, line, row, mapping, tax)
         score = check.number(line, "score", row["score"], scale)
         seconds = _optional_seconds(check, line, row)
@@ -284,15 +289,7 @@ def _pointwise_rows(rows, check: _Rows, mapping: Mapping, scale, batch: ImportBa
 def _pairwise_rows(rows, check: _Rows, mapping: Mapping, scale, batch: ImportBatch, qa: str, suite, tax) -> None:
     seen: dict[str, int] = {}
     base = _base(batch, qa, suite)
-    for line, row in rows:
-        if None in row:
-            check.bad(line, "row", "more fields than the header has columns")
-            continue
-        empty = [c for c in REQUIRED["pairwise"] if not (row.get(c) or "").strip()]
-        for c in empty:
-            check.bad(line, c, "empty")
-        if empty:
-            continue
+    for line, row in _complete_rows(rows, check, "pairwise"):
         outcome = row["outcome"].strip().lower()
         if outcome not in OUTCOMES:
             check.bad(line, "outcome", f"{row['outcome'].strip()!r} is not one of {', '.join(OUTCOMES)}")
