@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from evalverse.commands import diagnose, evidence, leaderboard, models, taxonomy
+from evalverse.commands import calibrate, diagnose, evidence, leaderboard, models, taxonomy
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -15,6 +15,7 @@ app.add_typer(leaderboard.app, name="leaderboard")
 app.add_typer(models.app, name="models")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
+app.command("calibrate")(calibrate.calibrate)
 
 
 def main() -> None:
