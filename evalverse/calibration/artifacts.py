@@ -76,7 +76,8 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
                 "selection": {"family": final.selection.family, "hyper": final.selection.hyper,
                               "inner_scores": {f: s for f, (_h, s) in final.selection.best.items()},
                               "select_by": spec.cv.select_by}}
-    cv = {k: report[k] for k in ("rows", "vs_judge", "choices", "cv", "source_share") if k in report}
+    # the held-out figures and the held-out prediction of every training clip (the Alignment tab's scatter)
+    cv = {k: report[k] for k in ("rows", "vs_judge", "choices", "cv", "source_share", "predictions") if k in report}
     cv["ship"] = report.get("ship")
     body = {"features": [f.model_dump(mode="json") for f in features], "model": fitted.model_dump(mode="json"),
             "data": training["data_hash"], "axis": axis}

@@ -143,12 +143,16 @@ def ship_decision(report: dict[str, Any], rule: Any) -> dict[str, Any]:
     return {"justified": ok, "reasons": reasons}
 
 
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))  # NaN, or null once it went through JSON
+
+
 def _cell(fig: dict[str, Any], pct: bool) -> str:
     v, lo, hi = fig["value"], fig["lo"], fig["hi"]
-    if v is None or math.isnan(v):
+    if _missing(v):
         return "n/a"
     fmt = (lambda x: f"{100 * x:.0f}%") if pct else (lambda x: f"{x:+.2f}")
-    return fmt(v) + ("" if math.isnan(lo) else f" [{fmt(lo)}, {fmt(hi)}]")
+    return fmt(v) + ("" if _missing(lo) or _missing(hi) else f" [{fmt(lo)}, {fmt(hi)}]")
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -158,7 +162,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"Held-out figures ({report['cv']['folds']}-fold prompt-grouped CV x {report['cv']['repeats']} repeats, "
             f"nested; 95% bootstrap CIs over prompts, {report['cv']['bootstrap']} draws). Source SRCC rests on "
             f"{len(report['sources'])} points: it says little.")
-    width = max(len(r["name"]) for r in report["rows"]) + 2
+    width = max(len(r["name"]) for r in report["rows"]) + 4
     cols = FIGURES
     lines = [head, "", "".join([f"{'':<{width}}"] + [f"{LABELS[c]:<23}" for c in cols])]
     for r in report["rows"]:
@@ -166,14 +170,17 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append("single features:")
         if r["kind"] == "ceiling" and r is next(x for x in report["rows"] if x["kind"] == "ceiling"):
             lines.append("")
-        lines.append("".join([f"{r['name']:<{width}}"] + [f"{_cell(r['figures'][c], c == 'within_prompt_accuracy'):<23}"
+        flag = " !" if "against the catalogue" in r.get("note", "") else ""
+        lines.append("".join([f"{r['name'] + flag:<{width}}"] + [f"{_cell(r['figures'][c], c == 'within_prompt_accuracy'):<23}"
                                                            for c in cols]))
     if report.get("vs_judge"):
         lines += ["", "".join([f"{'calibrated - judge':<{width}}"] + [f"{_cell(report['vs_judge'][c], False):<23}" for c in cols])]
     shares = report["source_share"]
-    top = sorted(shares["features"].items(), key=lambda kv: -(kv[1] if not math.isnan(kv[1]) else -1))[:5]
+    top = sorted(shares["features"].items(), key=lambda kv: -(-1 if _missing(kv[1]) else kv[1]))[:5]
     lines += ["", f"Share of variance explained by the source: human {shares['human']:.2f}, calibrated prediction "
                   f"{shares['calibrated']:.2f}; most source-bound features: "
                   + ", ".join(f"{n} {v:.2f}" for n, v in top)]
     lines.append(f"Family chosen per outer fold: {report['choices']}")
+    if any("against the catalogue" in r.get("note", "") for r in report["rows"]):
+        lines.append("!: people's ratings run against the measure's catalogue direction on these clips")
     return "\n".join(lines)

@@ -66,6 +66,8 @@ def calibrate(dimension: str, settings: Any, human: str | None = None, axis: str
     directions = [None if f.is_judge else catalogue.get(f.source).direction for f in spec.features]
     report = build_report(spec, axis, clips, X, judge_score, long_clips, spec.cv, directions, say)
     report["ship"] = ship_decision(report, spec.ship_when)
+    for entry, path in zip(report["predictions"], paths):
+        entry["content_hash"] = items[path]["content_hash"]
     say("final fit on all clips")
     final = fit_final(X.to_numpy(float), clips["human"].to_numpy(float), clips["prompt"].astype(str).to_numpy(),
                       clips["source"].astype(str).to_numpy(), list(spec.models), spec.cv.inner_folds,

@@ -109,7 +109,7 @@ class CalibrationArtifact(_Strict):
     taxonomy: dict[str, Any]  # version, file_hash, dimension_hash, score_scale, questions {id: {text, check, polarity}}
     operators: dict[str, dict[str, Any]]  # {name: {version, backend}}
     judge: dict[str, Any] | None = None  # {backend, version} when judge outputs are features
-    cv: dict[str, Any]  # the cross-validated report (figures with CIs, ceilings, baselines)
+    cv: dict[str, Any]  # the cross-validated report: rows of figures with CIs (model, judge, features, ceilings), held-out predictions
     library: dict[str, str]
     created_at: datetime
     note: str = ""
