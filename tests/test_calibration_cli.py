@@ -122,3 +122,43 @@ def test_calibrate_end_to_end_learns_a_known_quality_and_writes_a_loadable_artif
     again = _cli(*args, env=_env(tmp_path))  # evidence comes from the cache: same data, same artifact
     assert again.returncode == 0 and json.loads(again.stdout)["artifact"]["id"] == art.id
     assert "(cached)" in again.stderr
+
+
+def test_ratings_are_validated_before_anything_runs(tmp_path):
+    from evalverse.calibration.ratings import fetv_clip_ratings, per_clip
+    from evalverse.errors import DataError
+
+    good = "file,prompt_index,model,rater,static_quality,temporal_quality,alignment\n"
+    (tmp_path / "r.csv").write_text(good + "a.gif,1,m,h0,3,4,5\na.gif,1,m,h1,5,4,5\n")
+    clips = per_clip(fetv_clip_ratings(tmp_path / "r.csv"), "static_quality")
+    assert clips.loc[0, "human"] == 4.0 and clips.loc[0, "path"] == str(tmp_path / "a.gif")
+    with pytest.raises(InputError, match="no ratings on axis 'sharpness'"):
+        per_clip(fetv_clip_ratings(tmp_path / "r.csv"), "sharpness")
+    (tmp_path / "bad.csv").write_text(good + "a.gif,1,m,h0,3,4,5\nb.gif,1,m,h0,7,4,5\n")
+    with pytest.raises(DataError, match="outside 1-5, first: clip b.gif, rater h0, static_quality = 7"):
+        fetv_clip_ratings(tmp_path / "bad.csv")
+
+
+def test_a_refit_reads_the_evidence_cache_and_a_changed_plan_recomputes(tmp_path, settings, monkeypatch):
+    from calibration_helpers import spec
+
+    from evalverse.calibration import dataset as D
+
+    clips = []
+    for i in range(3):
+        clips.append(str(tmp_path / f"c{i}.bin"))
+        (tmp_path / f"c{i}.bin").write_bytes(bytes([i]) * 10)
+    calls = []
+
+    def fake(path, s, st, store):
+        calls.append(path)
+        return {"evidence": {"meta": {}, "operators": {}}, "judge": {"score": 3.0}}
+
+    first = D.collect(clips, spec(), settings, compute=fake)
+    assert len(calls) == 3 and D.cache_path(settings).is_file()
+    again = D.collect(clips, spec(), settings, compute=fake)
+    assert len(calls) == 3 and again == first
+    monkeypatch.setattr(D, "evidence_key", lambda sp, s: ("another-plan", {}))
+    D.collect(clips[:1], spec(), settings, compute=fake)
+    assert len(calls) == 4
+    assert len(D.read_cache(D.cache_path(settings))) == 4  # both plans kept

@@ -42,7 +42,7 @@ def _melt(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     if len(bad):
         row = bad.iloc[0]
         raise DataError(f"ratings {path}: {len(bad)} score(s) outside 1-5, first: clip {row['clip']}, rater "
-                        f"{row['rater']}, {row['axis']} = {row['score']!r}")
+                        f"{row['rater']}, {row['axis']} = {row['score']}")
     long["score"] = long["score"].astype(float)
     return long[COLUMNS].reset_index(drop=True)
 
