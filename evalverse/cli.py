@@ -9,8 +9,8 @@ import sys
 
 import typer
 
-from evalverse.commands import (annotators, bench, diagnose, evidence, export, humans, leaderboard, models, quiet, runs,
-                                taxonomy)
+from evalverse.commands import (annotators, bench, calibrate, diagnose, evidence, export, humans, leaderboard, models,
+                                quiet, runs, taxonomy)
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -24,6 +24,7 @@ app.add_typer(bench.app, name="bench")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
 app.command("export")(export.export)
+app.command("calibrate")(calibrate.calibrate)
 
 
 @app.callback()

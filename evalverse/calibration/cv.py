@@ -1,0 +1,144 @@
+"""Cross-validation grouped by prompt, nested where anything is chosen.
+
+- `grouped_folds`: K folds of whole prompts (no prompt's clips in both training and test), shuffled by seed;
+- `select`: on one training set, inner grouped folds score every family x hyperparameter by the spec's
+  figure (e.g. clip SRCC) on their pooled inner held-out predictions; each family keeps its best
+  hyperparameter, and the chosen family is the best of them, the MLP only when it beats the best linear one
+  by more than a standard error;
+- `nested_cv`: outer repeated grouped folds; on each outer training set `select` runs afresh (standardisation
+  included) and the held-out prompts are predicted by each family's choice and by the selected family.
+  Predictions of a clip are averaged over repeats (each from a model that never saw its prompt);
+- `fit_final`: `select` on all the data, then the chosen family refitted on all of it (the artifact's model).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalverse.calibration.metrics import figures
+from evalverse.calibration.models import GRIDS, LINEAR, Fitted, Preprocessor, fit_family
+
+
+def grouped_folds(groups, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(train indices, test indices)] with every group wholly on one side; k is capped at the groups' count."""
+    g = np.asarray(groups)
+    keys = np.array(list(dict.fromkeys(g.tolist())), dtype=object)
+    if keys.size < 2:
+        raise ValueError(f"cross-validation needs at least 2 prompts, got {keys.size}")
+    order = np.random.default_rng(seed).permutation(keys.size)
+    chunks = np.array_split(keys[order], min(k, keys.size))
+    out = []
+    for chunk in chunks:
+        test = np.isin(g, list(chunk))
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
+
+
+def _score(pred: np.ndarray, y: np.ndarray, groups: np.ndarray, source: np.ndarray, by: str) -> float:
+    value = figures(pred, y, groups, source)[by]
+    return -math.inf if math.isnan(value) else value
+
+
+def fit_predict(family: str, hyper: dict, X_tr, y_tr, g_tr, X_te, seed: int = 0) -> tuple[np.ndarray, Preprocessor, Fitted]:
+    pre = Preprocessor.fit(X_tr)
+    model = fit_family(family, pre.transform(X_tr), y_tr, g_tr, hyper, seed)
+    return model.predict(pre.transform(X_te)), pre, model
+
+
+@dataclass
+class Selection:
+    family: str
+    hyper: dict[str, float]
+    best: dict[str, tuple[dict[str, float], float]]  # family -> (its best hyper, its inner score)
+    table: list[dict] = field(default_factory=list)  # every family x hyper with its inner score and standard error
+
+
+def select(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0) -> Selection:
+    """Inner CV choice. A family's score is the figure on its pooled inner held-out predictions; its standard
+    error, the spread of the per-fold figures / sqrt(folds). The MLP is chosen only when it beats the best
+    linear family by more than that family's standard error (the one-standard-error rule, Hastie, Tibshirani
+    & Friedman, Elements of Statistical Learning, 7.10): the simpler model wins what noise cannot separate."""
+    X, y, groups, source = np.asarray(X, float), np.asarray(y, float), np.asarray(groups), np.asarray(source)
+    folds = grouped_folds(groups, inner_folds, seed)
+    table, best, se = [], {}, {}
+    for family in families:
+        for hyper in GRIDS[family]:
+            pred = np.full(y.size, np.nan)
+            per_fold = []
+            for tr, te in folds:
+                pred[te] = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed)[0]
+                per_fold.append(figures(pred[te], y[te], groups[te], source[te])[by])
+            score = _score(pred, y, groups, source, by)
+            spread = np.array([v for v in per_fold if not math.isnan(v)])
+            err = float(spread.std(ddof=1) / math.sqrt(spread.size)) if spread.size > 1 else math.inf
+            table.append({"family": family, **hyper, "score": score, "se": err})
+            if family not in best or score > best[family][1]:
+                best[family], se[family] = (hyper, score), err
+    linear = [f for f in families if f in LINEAR]
+    chosen = max(linear or families, key=lambda f: best[f][1])
+    if "mlp" in best and linear and best["mlp"][1] > best[chosen][1] + se[chosen]:
+        chosen = "mlp"
+    return Selection(chosen, best[chosen][0], best, table)
+
+
+def nested_cv(X, y, groups, source, families, folds: int, repeats: int, inner_folds: int, by: str,
+              seed: int = 0) -> dict:
+    """{"predictions": {family: held-out predictions, "selected": ...}, "choices": Counter of families chosen,
+    "hypers": {family: Counter of chosen hyperparameters}, "splits": [(train, test)] of every outer fold}."""
+    X, y, groups, source = np.asarray(X, float), np.asarray(y, float), np.asarray(groups), np.asarray(source)
+    names = [*families, "selected"]
+    sums = {n: np.zeros(y.size) for n in names}
+    counts = np.zeros(y.size)
+    choices: Counter = Counter()
+    hypers: dict[str, Counter] = {f: Counter() for f in families}
+    splits = []
+    for r in range(repeats):
+        for k, (tr, te) in enumerate(grouped_folds(groups, folds, seed + 1000 * r)):
+            splits.append((tr, te))
+            sel = select(X[tr], y[tr], groups[tr], source[tr], families, inner_folds, by, seed + 1000 * r + k + 1)
+            choices[sel.family] += 1
+            for family in families:
+                hyper = sel.best[family][0]
+                hypers[family][tuple(sorted(hyper.items()))] += 1
+                pred = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed)[0]
+                sums[family][te] += pred
+                if family == sel.family:
+                    sums["selected"][te] += pred
+            counts[te] += 1
+    return {"predictions": {n: sums[n] / counts for n in names}, "choices": choices,
+            "hypers": {f: {str(dict(h)): c for h, c in v.items()} for f, v in hypers.items()}, "splits": splits}
+
+
+def oriented_feature(x, y, groups, folds: int, repeats: int, seed: int = 0) -> np.ndarray:
+    """A feature alone, held out: on each outer training set only its orientation is learned (the sign of its
+    Spearman correlation with the human score there); held-out clips get sign x value, averaged over repeats.
+    No scale or intercept is fitted, so pooling folds adds nothing but the sign's instability."""
+    from evalverse.calibration.metrics import spearman
+
+    x, y, groups = np.asarray(x, float), np.asarray(y, float), np.asarray(groups)
+    sums, counts = np.zeros(y.size), np.zeros(y.size)
+    for r in range(repeats):
+        for tr, te in grouped_folds(groups, folds, seed + 1000 * r):
+            ok = ~np.isnan(x[tr])
+            rho = spearman(x[tr][ok], y[tr][ok])
+            sums[te] += (-1.0 if rho < 0 else 1.0) * x[te]  # NaN stays NaN: the clip is left out of the figures
+            counts[te] += 1
+    return sums / counts
+
+
+@dataclass
+class Final:
+    selection: Selection
+    preprocessor: Preprocessor
+    model: Fitted
+    fitted: np.ndarray  # in-sample predictions (for the scatter's "training fit", never for figures)
+
+
+def fit_final(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0) -> Final:
+    X, y, groups = np.asarray(X, float), np.asarray(y, float), np.asarray(groups)
+    sel = select(X, y, groups, source, families, inner_folds, by, seed)
+    pred, pre, model = fit_predict(sel.family, sel.hyper, X, y, groups, X, seed)
+    return Final(sel, pre, model, pred)

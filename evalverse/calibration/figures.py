@@ -1,0 +1,113 @@
+"""Calibration figures for the Alignment tab: report data -> plotly Figure, pure (no I/O, no gradio).
+
+Each figure carries its provenance (the artifact id or report it was drawn from) in `layout.meta` and a
+caption, so a stored or exported figure can be traced to the fit that made it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from evalverse.calibration.metrics import FIGURES, pearson, spearman
+from evalverse.calibration.report import LABELS
+from evalverse.errors import InputError
+from evalverse.leaderboard.figures import PALETTE, TEMPLATE, least_squares
+
+ROW_COLOURS = {"model": "#1f77b4", "judge": "#d62728", "feature": "#7f7f7f", "ceiling": "#2ca02c", "family": "#9467bd"}
+
+
+def _provenance(fig: go.Figure, provenance: str | None) -> go.Figure:
+    if provenance:
+        fig.update_layout(meta={"provenance": provenance})
+        fig.add_annotation(text=f"source: {provenance}", x=0, y=-0.18, xref="paper", yref="paper", showarrow=False,
+                           font={"size": 10, "color": "#777"}, xanchor="left")
+    return fig
+
+
+def predicted_vs_human(predictions: pd.DataFrame | Sequence[dict], title: str = "Held-out prediction vs human score",
+                       provenance: str | None = None) -> go.Figure:
+    """Human mean score (x) vs held-out predicted score (y) per clip, coloured by source, with the
+    least-squares line and SRCC/PLCC in the title. Needs columns human, predicted, source (clip optional)."""
+    df = pd.DataFrame(predictions)
+    missing = {"human", "predicted", "source"} - set(df.columns)
+    if missing:
+        raise InputError(f"predicted_vs_human needs columns human, predicted, source; missing {sorted(missing)}")
+    df = df.dropna(subset=["human", "predicted"])
+    fig = go.Figure()
+    for i, (source, part) in enumerate(df.groupby("source", sort=True)):
+        fig.add_trace(go.Scatter(
+            x=part["human"], y=part["predicted"], mode="markers", name=str(source),
+            marker={"size": 8, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "white"}},
+            text=part["clip"] if "clip" in part else None,
+            hovertemplate="%{text}<br>human %{x:.2f}<br>predicted %{y:.2f}<extra>" + str(source) + "</extra>"))
+    x, y = df["human"].to_numpy(float), df["predicted"].to_numpy(float)
+    if len(x) >= 2 and np.ptp(x) > 0:
+        slope, intercept = least_squares(x, y)
+        xs = np.array([x.min(), x.max()])
+        fig.add_trace(go.Scatter(x=xs, y=slope * xs + intercept, mode="lines", name="least-squares fit",
+                                 line={"color": "#444", "dash": "dash", "width": 1.5},
+                                 hovertemplate=f"y = {slope:.2f}x + {intercept:.2f}<extra>fit</extra>"))
+    s, p = spearman(x, y), pearson(x, y)
+    stats = "n/a" if math.isnan(s) else f"SRCC {s:.2f}, PLCC {p:.2f}"
+    fig.update_layout(title=f"{title} ({stats}, n = {len(df)})", xaxis={"title": "Human score (mean of raters)"},
+                      yaxis={"title": "Predicted score"}, template=TEMPLATE, height=520)
+    return _provenance(fig, provenance)
+
+
+def _pick(rows: list[dict[str, Any]], kinds: Sequence[str]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["kind"] in kinds]
+
+
+def cv_figures(rows: list[dict[str, Any]], figures: Sequence[str] = FIGURES, best_features: int = 1,
+               provenance: str | None = None) -> go.Figure:
+    """Grouped bars per figure: the calibrated model, the uncalibrated judge, the best single feature(s) (by
+    clip SRCC) and the human ceiling(s), each with its 95% interval as error bars."""
+    if not rows:
+        raise InputError("cv_figures needs report rows")
+    unknown = [f for f in figures if f not in FIGURES]
+    if unknown:
+        raise InputError(f"unknown figure(s) {unknown}; known: {list(FIGURES)}")
+    feats = sorted(_pick(rows, ["feature"]), key=lambda r: -np.nan_to_num(r["figures"]["clip_srcc"]["value"], nan=-9))
+    shown = _pick(rows, ["model"]) + _pick(rows, ["judge"]) + feats[:best_features] + _pick(rows, ["ceiling"])
+    fig = go.Figure()
+    for k, r in enumerate(shown):
+        vals = [r["figures"][f]["value"] for f in figures]
+        lo = [r["figures"][f]["lo"] for f in figures]
+        hi = [r["figures"][f]["hi"] for f in figures]
+        plus = [None if (h is None or math.isnan(h)) else h - v for v, h in zip(vals, hi)]
+        minus = [None if (l is None or math.isnan(l)) else v - l for v, l in zip(vals, lo)]
+        colour = ROW_COLOURS.get(r["kind"], "#999")
+        fig.add_trace(go.Bar(
+            x=[LABELS[f] for f in figures], y=vals, name=r["name"],
+            marker={"color": colour, "opacity": 1.0 if r["kind"] != "ceiling" or k == len(shown) - 1 else 0.6},
+            error_y={"type": "data", "array": plus, "arrayminus": minus, "visible": True},
+            hovertemplate="%{x}: %{y:.2f}<extra>" + r["name"] + "</extra>"))
+    fig.update_layout(barmode="group", title="Held-out agreement with people (95% CIs over prompts) beside the human ceiling",
+                      yaxis={"title": "SRCC / PLCC / accuracy", "range": [-1, 1]}, template=TEMPLATE, height=480)
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": "#bbb"}, annotation_text="chance accuracy",
+                  annotation_position="bottom right")
+    return _provenance(fig, provenance)
+
+
+def feature_weights(weights: pd.DataFrame | Sequence[dict], provenance: str | None = None, top: int = 15) -> go.Figure:
+    """Horizontal bars of which features carry the weight: `importance` (mean |contribution|, score points)
+    when given, else |weight|; coloured by the weight's sign (blue raises the prediction, red lowers it)."""
+    df = pd.DataFrame(weights)
+    if "feature" not in df.columns or not ({"weight", "importance"} & set(df.columns)):
+        raise InputError("feature_weights needs columns feature and weight and/or importance")
+    size = df["importance"] if "importance" in df else df["weight"].abs()
+    df = df.assign(_size=size).sort_values("_size", ascending=True).tail(top)
+    signs = df["weight"] if "weight" in df else pd.Series([None] * len(df), index=df.index)
+    colours = ["#999" if s is None or pd.isna(s) else ("#1f77b4" if s >= 0 else "#d62728") for s in signs]
+    hover = [f"{f}<br>{'weight %+.3f per SD' % w if w is not None and not pd.isna(w) else 'non-linear model'}"
+             for f, w in zip(df["feature"], signs)]
+    fig = go.Figure(go.Bar(x=df["_size"], y=df["feature"], orientation="h", marker={"color": colours},
+                           hovertext=hover, hoverinfo="text"))
+    fig.update_layout(title="Which features carry the weight (blue raises the score, red lowers it)",
+                      xaxis={"title": "mean |contribution| (score points)" if "importance" in df else "|weight| per SD"},
+                      template=TEMPLATE, height=max(320, 28 * len(df) + 120), margin={"l": 320})
+    return _provenance(fig, provenance)
