@@ -43,6 +43,7 @@ class AppContext:
     taxonomy: Any | None = None  # evalverse.taxonomy.Taxonomy
     warnings: list[str] = field(default_factory=list)
     data: LeaderboardData = field(default_factory=LeaderboardData)
+    share: Any | None = None  # evalverse.ui.shareable.Shareable: the view kept in the link (set by build_app)
 
     @property
     def dimension_order(self) -> list[str] | None:
