@@ -85,7 +85,7 @@ def _report(run_id: int, sharpness: float, score: float, judge: str = "evidence"
 
 def test_compare_view_names_scores_changes_and_what_differs(tax):
     html = compare_view.compare_html(tax, _report(1, 1900.0, 4.0), _report(2, 40.0, 2.0, judge="openai", prov="p2"))
-    assert "the same clip (same content hash)" in html and "different judges" in html and "provenance differs in: judge" in html
+    assert "the same clip (same content hash)" in html and "different judges" in html and "provenance differs in: judge.backend" in html
     row = re.search(r'<tr data-dimension="visual_quality">(.*?)</tr>', html).group(1)
     assert "4.0 / 5" in row and "2.0 / 5" in row and ">-2.0<" in row
     assert "<code>quality.sharpness</code> 1900 Laplacian variance at 720 px → 40 Laplacian variance at 720 px (higher is better)" in row

@@ -182,14 +182,19 @@ class RunBrowseRepository(Repository):
                 where.append("d.status = ?")
                 params.append(result_status)
             direction = "ASC" if order == "score_asc" else "DESC"
+            sort = f"d.score {direction} NULLS LAST, d.run_id DESC"
+            # the page is chosen on narrow columns first; only its rows carry the stored result JSON
             rows = fetch_dicts(
                 cur,
+                "WITH page AS (SELECT d.run_id, d.score FROM dimension_results d JOIN eval_runs r ON r.id = d.run_id "
+                f"LEFT JOIN videos v ON v.content_hash = r.video_hash WHERE {' AND '.join(where)} "
+                f"ORDER BY {sort} LIMIT ? OFFSET ?) "
                 "SELECT d.run_id, r.video_hash, v.path AS video_path, v.model AS video_model, r.prompt, "
                 "r.judge_backend, r.judge_version, r.started_at, r.provenance_hash, d.status, d.score, d.result "
-                "FROM dimension_results d JOIN eval_runs r ON r.id = d.run_id "
-                "LEFT JOIN videos v ON v.content_hash = r.video_hash "
-                f"WHERE {' AND '.join(where)} ORDER BY d.score {direction} NULLS LAST, d.run_id DESC LIMIT ? OFFSET ?",
-                params + [limit, offset])
+                "FROM page JOIN dimension_results d ON d.run_id = page.run_id AND d.dimension = ? "
+                "JOIN eval_runs r ON r.id = d.run_id LEFT JOIN videos v ON v.content_hash = r.video_hash "
+                f"ORDER BY {sort}",
+                params + [limit, offset, dimension])
             ids = [r["run_id"] for r in rows]
             origin = {}
             if ids and bench:

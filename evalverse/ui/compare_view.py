@@ -104,6 +104,22 @@ def _side(report: Mapping[str, Any]) -> str:
             f'{esc(report.get("judge"))} {esc(report.get("judge_version"))}')
 
 
+def provenance_changes(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "", depth: int = 2) -> list[str]:
+    """The provenance keys whose values differ, as dotted paths (`settings.prompt`, `operators.quality`)."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if key == "hash" and not prefix:
+            continue
+        x, y = a.get(key), b.get(key)
+        if x == y:
+            continue
+        if depth > 1 and isinstance(x, Mapping) and isinstance(y, Mapping):
+            out += provenance_changes(x, y, f"{prefix}{key}.", depth - 1) or [f"{prefix}{key}"]
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
 def setup_html(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     """How the two runs were made: same clip or not, same judge, same provenance."""
     facts = []
@@ -116,8 +132,9 @@ def setup_html(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     if pa.get("hash") and pa.get("hash") == pb.get("hash"):
         facts.append("identical provenance (every threshold, weight and operator version)")
     else:
-        changed = sorted(k for k in set(pa) | set(pb) if k != "hash" and pa.get(k) != pb.get(k))
-        facts.append("provenance differs in: " + (", ".join(changed) if changed else "its hash only"))
+        changed = provenance_changes(pa, pb)
+        facts.append("provenance differs in: " + (", ".join(changed[:8]) if changed else "its hash only")
+                     + (f" and {len(changed) - 8} more" if len(changed) > 8 else ""))
     if (a.get("prompt") or "") != (b.get("prompt") or ""):
         facts.append("different prompts")
     return (f'<div class="ev-note" id="compare-setup"><b>A</b> {_side(a)}<br><b>B</b> {_side(b)}<br>'
@@ -157,8 +174,10 @@ def compare_html(taxonomy: Any, a: Mapping[str, Any], b: Mapping[str, Any]) -> s
             f'<td class="ev-a">{score_badge(x, scale=scale)} <div class="ev-meta">{esc(verdict_line(x, taxonomy))}</div></td>'
             f'<td class="ev-b">{score_badge(y, scale=scale)} <div class="ev-meta">{esc(verdict_line(y, taxonomy))}</div></td>'
             f'<td>{change}</td><td>{_diff_cell(dim, x, y, va, vb, taxonomy)}</td></tr>')
-    return (setup_html(a, b) + '<table class="ev-compare" id="compare-table"><tr><th>Dimension</th><th>A</th><th>B</th>'
-            f'<th>B − A</th><th>What differs in the evidence</th></tr>{"".join(rows)}</table>')
+    return (setup_html(a, b) + '<table class="ev-compare" id="compare-table"><colgroup><col style="width:12%">'
+            '<col style="width:27%"><col style="width:27%"><col style="width:6%"><col style="width:28%"></colgroup>'
+            '<tr><th>Dimension</th><th>A</th><th>B</th><th>B − A</th><th>What differs in the evidence</th></tr>'
+            f'{"".join(rows)}</table>')
 
 
 def player_note(path: str | None, playable: bool, reason: str = "") -> str:

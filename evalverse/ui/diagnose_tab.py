@@ -162,7 +162,7 @@ def render(ctx: AppContext) -> None:
                     overview = gr.HTML("", elem_id="diagnose-overview", js_on_load=OPEN_CARD_JS)
                 with gr.Column(scale=2, min_width=300):
                     radar = gr.Plot(show_label=False, elem_id="diagnose-radar")
-            cards = gr.HTML("", elem_id="diagnose-cards")
+            cards = gr.HTML("", elem_id="diagnose-cards", js_on_load=OPEN_CARD_JS)
             report = gr.File(label="JSON report", interactive=False, elem_id="diagnose-report")
             gr.Markdown("### Evidence")
             evidence = gr.HTML('<div class="ev-meta">Evidence panels appear here once the operators have run.</div>',

@@ -100,18 +100,21 @@ def overview_html(taxonomy: Any, results: Mapping[str, Mapping[str, Any]], dimen
             f'{badge_grid(taxonomy, results, dimensions, judging, prefix)}{weakest_html(taxonomy, results, prefix)}</div>')
 
 
-# Opens the card a badge or a weakest-list link points to (in whichever view of the page holds it), instead of
-# changing the page's address; given to the overview's gr.HTML as js_on_load.
+# In-page links of the run views (a badge or a weakest-list entry to its card, a card to its evidence panel): scroll
+# there instead of following the link, since the page's <base href> would make "#id" load the app afresh. A card
+# opened this way is highlighted and its chain of thought unfolded. Given to the views' gr.HTML as js_on_load.
 OPEN_CARD_JS = """
 element.addEventListener('click', (e) => {
-  const a = e.target.closest('[data-card]');
+  const a = e.target.closest('a[href^="#"]');
   if (!a) return;
-  const card = document.getElementById(a.dataset.card);
-  if (!card) return;
+  const target = document.getElementById(a.dataset.card || a.getAttribute('href').slice(1));
+  if (!target) return;
   e.preventDefault();
-  card.querySelectorAll('details.ev-thought').forEach((d) => { d.open = true; });
-  card.classList.add('ev-flash');
-  setTimeout(() => card.classList.remove('ev-flash'), 1600);
-  card.scrollIntoView({behavior: 'smooth', block: 'start'});
+  if (a.dataset.card) {
+    target.querySelectorAll('details.ev-thought').forEach((d) => { d.open = true; });
+    target.classList.add('ev-flash');
+    setTimeout(() => target.classList.remove('ev-flash'), 1600);
+  }
+  target.scrollIntoView({behavior: 'instant', block: 'start'});
 });
 """

@@ -56,9 +56,10 @@ def listing(ctx: AppContext, state: dict[str, Any], before: int | None = None, o
     base = {k: state.get(k) for k in url_state.KEYS if k not in ("run", "a", "b")}
     try:
         if dimension:
-            rows = ctx.store.dimension_page(dimension, query=query, limit=PAGE, offset=offset,
-                                            order=state.get("order") or "score_asc", **filters)
-            frames = ctx.store.keyframes_for([r["video_hash"] for r in rows])
+            with ctx.store.batch():  # one connection for the page and its keyframes
+                rows = ctx.store.dimension_page(dimension, query=query, limit=PAGE, offset=offset,
+                                                order=state.get("order") or "score_asc", **filters)
+                frames = ctx.store.keyframes_for([r["video_hash"] for r in rows])
             html = runs_list.cases_html(rows, frames, ctx.taxonomy, dimension, base)
             return html, f"results {offset + 1}–{offset + len(rows)}" if rows else "", None, len(rows) == PAGE
         rows = ctx.store.search_runs(query=query, status=_opt(state.get("status")), limit=PAGE, before_id=before,
@@ -194,7 +195,7 @@ def render(ctx: AppContext) -> None:
                 overview = gr.HTML("", elem_id="run-overview", js_on_load=OPEN_CARD_JS)
             with gr.Column(scale=2, min_width=300):
                 radar = gr.Plot(show_label=False, elem_id="run-radar")
-        cards = gr.HTML("", elem_id="run-cards")
+        cards = gr.HTML("", elem_id="run-cards", js_on_load=OPEN_CARD_JS)
         report = gr.File(label="JSON report", interactive=False, elem_id="run-report")
         evidence = gr.HTML("", elem_id="run-evidence")
 
@@ -202,26 +203,34 @@ def render(ctx: AppContext) -> None:
     run_outs = [run_box, progress, overview, radar, cards, report, evidence]
     cmp_outs = [cmp_box, video_a, video_b, note_a, note_b, cmp_radar, cmp_table]
 
-    def state_of(url: str, qv, jv, sv, suv, mv, dv) -> dict[str, Any]:
+    def state_of(url: str, current: Any, qv, jv, sv, suv, mv, dv) -> dict[str, Any]:
+        """The view: the link's state with the filters as shown and the run open in this tab."""
         return url_state.parse(url) | {"q": qv, "judge": _opt(jv), "status": _opt(sv), "suite": _opt(suv),
-                                       "model": _opt(mv), "dimension": _opt(dv)}
+                                       "model": _opt(mv), "dimension": _opt(dv), "run": _int(current)}
 
-    def do_search(qv, jv, sv, suv, mv, dv, url):
-        state = state_of(url, qv, jv, sv, suv, mv, dv)
+    def relist(state: dict[str, Any], pg: Any) -> tuple[str, str]:
+        """The list again at the page it shows (after a run was opened: its row marked, compare links for it)."""
+        pg = _read_pages(pg)
+        html, text, _, _ = listing(ctx, state, before=pg.get("before"), offset=int(pg.get("offset") or 0))
+        return html, text
+
+    def do_search(current, qv, jv, sv, suv, mv, dv, url):
+        state = state_of(url, current, qv, jv, sv, suv, mv, dv)
         html, text, last, more = listing(ctx, state)
-        query = url_state.update(url_state.encode(state), tab="runs")
+        query = url_state.update(url_state.encode(state | {"run": url_state.parse(url).get("run")}), tab="runs")
         return html, text, _pages(last=last, more=more), query
 
-    search_io = dict(inputs=filters + [share.url], outputs=[table, page_line, pages, share.url])
-    share.on_select("runs", lambda *v: do_search(*v)[:3], filters + [share.url], [table, page_line, pages])
+    view_in = [open_id] + filters
+    search_io = dict(inputs=view_in + [share.url], outputs=[table, page_line, pages, share.url])
+    share.on_select("runs", lambda *v: do_search(*v)[:3], view_in + [share.url], [table, page_line, pages])
     search.click(do_search, **search_io)
     q.submit(do_search, **search_io)
     for comp in (judge, status, suite, model, dimension):
         comp.input(do_search, **search_io)
 
     def turn(step: int):
-        def go(qv, jv, sv, suv, mv, dv, url, pg):
-            state = state_of(url, qv, jv, sv, suv, mv, dv)
+        def go(current, qv, jv, sv, suv, mv, dv, url, pg):
+            state = state_of(url, current, qv, jv, sv, suv, mv, dv)
             pg = _read_pages(pg)
             stack = list(pg.get("stack") or [])
             if state.get("dimension"):
@@ -239,17 +248,19 @@ def render(ctx: AppContext) -> None:
             return html, text, _pages(stack, before, last=last, more=more)
         return go
 
-    page_io = dict(inputs=filters + [share.url, pages], outputs=[table, page_line, pages])
+    page_io = dict(inputs=view_in + [share.url, pages], outputs=[table, page_line, pages])
     older.click(turn(1), **page_io)
     newer.click(turn(-1), **page_io)
 
-    def do_open(value, url):
+    def do_open(value, qv, jv, sv, suv, mv, dv, url, pg):
         rid = _int(value)
         if rid is None:
-            return [gr.skip()] * len(run_outs) + [gr.skip(), gr.skip()]
-        return open_run(ctx, rid) + [str(rid), url_state.update(url, tab="runs", run=rid)]
+            return [gr.skip()] * (len(run_outs) + 4)
+        return (open_run(ctx, rid) + [str(rid), url_state.update(url, tab="runs", run=rid)]
+                + list(relist(state_of(url, rid, qv, jv, sv, suv, mv, dv), pg)))
 
-    open_io = dict(inputs=[open_id, share.url], outputs=run_outs + [open_id, share.url], scroll_to_output=True)
+    open_io = dict(inputs=view_in + [share.url, pages], outputs=run_outs + [open_id, share.url, table, page_line],
+                   scroll_to_output=True)
     open_btn.click(do_open, **open_io)
     open_id.submit(do_open, **open_io)
 
@@ -261,23 +272,24 @@ def render(ctx: AppContext) -> None:
 
     cmp_btn.click(do_compare, inputs=[cmp_a, cmp_b, share.url], outputs=cmp_outs + [share.url], scroll_to_output=True)
 
-    def clicked(current, url, evt: gr.EventData):
+    def clicked(current, qv, jv, sv, suv, mv, dv, url, pg, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         rid, action = _int(data.get("run")), data.get("action")
         skip_run, skip_cmp = [gr.skip()] * len(run_outs), [gr.skip()] * len(cmp_outs)
         if rid is None:
-            return skip_run + skip_cmp + [gr.skip()] * 4
+            return skip_run + skip_cmp + [gr.skip()] * 6
         if action == "compare":
             a = _int(current)
             if a is None or a == rid:  # nothing open yet: this run becomes A
-                return skip_run + skip_cmp + [gr.skip(), str(rid), gr.skip(), gr.skip()]
+                return skip_run + skip_cmp + [gr.skip(), str(rid), gr.skip(), gr.skip(), gr.skip(), gr.skip()]
             return (skip_run + compare_runs(ctx, a, rid)
-                    + [gr.skip(), str(a), str(rid), url_state.update(url, tab="runs", a=a, b=rid)])
-        return open_run(ctx, rid) + skip_cmp + [str(rid), gr.skip(), gr.skip(),
-                                               url_state.update(url, tab="runs", run=rid)]
+                    + [gr.skip(), str(a), str(rid), url_state.update(url, tab="runs", a=a, b=rid), gr.skip(), gr.skip()])
+        return (open_run(ctx, rid) + skip_cmp + [str(rid), gr.skip(), gr.skip(), url_state.update(url, tab="runs", run=rid)]
+                + list(relist(state_of(url, rid, qv, jv, sv, suv, mv, dv), pg)))
 
-    table.click(clicked, inputs=[open_id, share.url],
-                outputs=run_outs + cmp_outs + [open_id, cmp_a, cmp_b, share.url], scroll_to_output=True)
+    table.click(clicked, inputs=view_in + [share.url, pages],
+                outputs=run_outs + cmp_outs + [open_id, cmp_a, cmp_b, share.url, table, page_line],
+                scroll_to_output=True)
 
     def restore(state: dict[str, str]) -> list[Any]:
         choices = {"judge": [ANY] + found["judges"], "status": list(STATUSES), "suite": [ANY] + found["suites"],

@@ -2,7 +2,7 @@
 
 One hidden textbox (`#ev-url`) holds the state's query string. Handlers that change the view take it as an
 input and return the changed query (`url_state.update`); whenever it changes, a line of script writes it into the
-page address with `history.replaceState` (no reload). When a page opens, the Blocks `load` event reads the
+page address with `history.replaceState` (no reload). Choosing a tab changes the `tab` key in the browser. When a page opens, the Blocks `load` event reads the
 request's query parameters and every tab's restore hook fills its components from them.
 
 A tab takes part with `ctx.share.bind(key, component)` (a simple value, e.g. a source picker: restored on load,
@@ -10,6 +10,7 @@ written back when the user changes it) or `ctx.share.on_load(outputs, fn)` (fn(s
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Callable, Sequence
 
@@ -19,14 +20,27 @@ from evalverse.ui import url_state
 
 log = logging.getLogger(__name__)
 
-# writes the state into the address bar; drops a #fragment left by an in-page link
+# writes the state into the address bar; drops a #fragment left by an in-page link. The first write is the page-load
+# restore's: until then tab clicks are not recorded (the tab shown at mount would overwrite the link's).
 WRITE_URL_JS = """
 (q) => {
+  window.__evUrlReady = true;
   const u = new URL(window.location.href);
   u.search = q ? '?' + q : '';
   u.hash = '';
   if (u.href !== window.location.href) window.history.replaceState(null, '', u.href);
   return [];
+}
+"""
+
+
+# a tab chosen by the user: its name into the state, in the browser (no round trip, so no stale state races it)
+TAB_JS = """
+(q) => {
+  if (!window.__evUrlReady) return q;
+  const p = new URLSearchParams(q || '');
+  p.set('tab', %s);
+  return p.toString();
 }
 """
 
@@ -68,8 +82,7 @@ class Shareable:
     def tab(self, name: str, tab: Any, tab_id: str) -> None:
         """Record a tab (so `?tab=name` selects it) and write `tab=name` when the user selects it."""
         self._tabs[name] = tab_id
-        tab.select(lambda q: url_state.update(q, tab=name), [self.url], [self.url], queue=False,
-                   show_progress="hidden")
+        tab.select(None, [self.url], [self.url], js=TAB_JS % json.dumps(name), queue=False, show_progress="hidden")
         for fn, inputs, outputs in self._on_select.get(name, []):
             tab.select(fn, inputs, outputs, show_progress="hidden")
 

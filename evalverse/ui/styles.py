@@ -75,7 +75,7 @@ CSS = """
 .ev-cases .ev-case { display: flex; gap: 10px; align-items: flex-start; border-bottom: 1px solid #eee; padding: 6px 0; }
 .ev-case-strip { display: flex; gap: 3px; min-width: 250px; } .ev-case-strip img { height: 44px; border-radius: 3px; }
 .ev-case-body { font-size: 12.5px; flex: 1; }
-.ev-compare { border-collapse: collapse; width: 100%; font-size: 12.5px; }
+.ev-compare { border-collapse: collapse; width: 100%; font-size: 12.5px; table-layout: fixed; }
 .ev-compare th { text-align: left; background: #f4f6fa; padding: 4px 6px; }
 .ev-compare td { padding: 4px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
 .ev-compare .ev-a { border-left: 3px solid #d62728; } .ev-compare .ev-b { border-left: 3px solid #1f77b4; }

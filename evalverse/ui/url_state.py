@@ -61,6 +61,7 @@ def update(query: str | Mapping[str, Any] | None, **changes: Any) -> str:
     return encode(state)
 
 
-def run_id(state: Mapping[str, str], key: str = "run") -> int | None:
-    value = state.get(key)
-    return int(value) if value is not None and value.isdigit() else None
+def run_id(state: Mapping[str, Any], key: str = "run") -> int | None:
+    """A run id of the state (None when absent or not a whole number)."""
+    value = _clean(key, state.get(key))
+    return int(value) if value is not None else None
