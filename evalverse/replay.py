@@ -9,8 +9,9 @@ stored result in taxonomy order, and the report (`stored: true`, with the run's 
 
 Which evidence a run used: its provenance names each operator's version, backend and parameters, from which
 the evidence cache key follows exactly as the runner computes it (`operators.runner.params_key`). A record
-whose key is no longer in the store is shown as missing, never replaced by another run's evidence; runs from
-before provenance was stored fall back to the newest record of the same operator version, and say so.
+whose key is no longer in the store is shown as unavailable with `missing: true` and says why, never replaced by
+another run's evidence; runs from before provenance was stored fall back to the newest record of the same
+operator version, and say so.
 """
 from __future__ import annotations
 
@@ -62,13 +63,13 @@ def run_evidence(store: Any, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
             keys[name] = [base]
         else:
             facts = done.get(name) or {}
-            status = facts.get("status") if facts.get("status") in UNUSABLE else "missing"
-            message = facts.get("message") if status != "missing" else (
+            missing = facts.get("status") not in UNUSABLE
+            message = facts.get("message") if not missing else (
                 "its evidence is no longer in the store (only usable evidence is kept, under the run's exact "
                 "inputs)" if facts else "the run did not record this operator's outcome and its evidence is not stored")
             out[name] = {"operator": name, "version": step.get("version"), "backend": facts.get("backend") or step.get("backend"),
-                         "status": status, "message": message, "seconds": facts.get("seconds") or 0.0,
-                         "results": {}, "stored": True}
+                         "status": "unavailable" if missing else facts["status"], "message": message,
+                         "seconds": facts.get("seconds") or 0.0, "results": {}, "stored": True, "missing": missing}
             keys[name] = [base, *(f"{base}:{s}" for s in UNUSABLE)] if base else []
     if not plan:  # a run from before provenance: the newest record of each operator version it names
         versions = run.get("operator_versions") or {}
@@ -86,6 +87,8 @@ def run_evidence(store: Any, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def stored_stream(store: Any, run_id: int, taxonomy: Any | None = None) -> Iterator[dict[str, Any]]:
     """The events of stored run `run_id` (InputError when there is none)."""
+    from evalverse.operators.base import EvidenceRecord
+    from evalverse.operators.evidence import Evidence
     from evalverse.taxonomy import load_taxonomy
 
     started = time.perf_counter()
@@ -107,13 +110,16 @@ def stored_stream(store: Any, run_id: int, taxonomy: Any | None = None) -> Itera
     seconds = round(time.perf_counter() - started, 4)
     yield {"type": "stored", "run_id": run["id"], "status": run["status"], "started_at": str(run["started_at"]),
            "finished_at": None if run["finished_at"] is None else str(run["finished_at"]), "seconds": seconds}
-    for i, (name, rec) in enumerate(records.items()):
-        yield {"type": "operator_done", "operator": name, "index": i, "total": len(records), "status": rec.get("status"),
-               "backend": rec.get("backend"), "seconds": rec.get("seconds"), "cached": True, "stored": True,
-               "message": rec.get("message"), "results": rec.get("results") or {}, "version": rec.get("version")}
-        if name == "shots" and rec.get("status") in ("ok", "partial"):
-            shots = (rec.get("results") or {}).get("shots") or []
-            yield {"type": "shots", "n_shots": len(shots), "shots": shots}
+    typed = Evidence()
+    for i, (name, raw) in enumerate(records.items()):
+        rec = EvidenceRecord.model_validate(raw | {"operator": name})
+        typed[name] = rec
+        yield {"type": "operator_done", "operator": name, "index": i, "total": len(records), "status": rec.status,
+               "backend": rec.backend, "seconds": rec.seconds, "cached": True, "stored": True, "message": rec.message,
+               "results": rec.results, "version": rec.version, "missing": bool(raw.get("missing"))}
+        if name == "shots" and rec.usable:
+            shots = typed.shots()
+            yield {"type": "shots", "n_shots": len(shots), "shots": [s.as_dict() for s in shots]}
     for res in results:
         yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
     summary: dict[str, int] = {}
@@ -129,7 +135,8 @@ def stored_stream(store: Any, run_id: int, taxonomy: Any | None = None) -> Itera
         "run_id": run["id"], "status": run["status"], "cached": False, "stored": True,
         "started_at": str(run["started_at"]), "finished_at": None if run["finished_at"] is None else str(run["finished_at"]),
         "seconds": total, "timings": {"store": total},
-        "operators": {n: {k: r.get(k) for k in ("status", "backend", "seconds", "message")} for n, r in records.items()},
+        "operators": {n: {k: r.get(k) for k in ("status", "backend", "seconds", "message", "missing")}
+                      for n, r in records.items()},
         "results": results, "summary": summary, "provenance": provenance, "evidence": records}}
 
 

@@ -6,7 +6,7 @@ the same view. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port
+from browser_support import chromium_browser, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -66,14 +66,7 @@ def server(tmp_path_factory, calls):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    yield from chromium_browser()
 
 
 def _diagnose(page, clip, prompt: str) -> None:

@@ -101,7 +101,8 @@ def test_evidence_gone_from_the_store_is_shown_missing_not_invented(made, tmp_pa
         with store._write() as con:
             con.execute("DELETE FROM evidence WHERE operator = 'colour'")
         rec = run_evidence(store, store.get_run(run_id))["colour"]
-    assert rec["status"] == "missing" and "no longer in the store" in rec["message"] and rec["results"] == {}
+    assert rec["missing"] and rec["status"] == "unavailable" and "no longer in the store" in rec["message"]
+    assert rec["results"] == {}
 
 
 def test_opening_a_stored_run_shows_the_same_cards_as_the_fresh_diagnosis(made, no_compute, tmp_path):

@@ -111,7 +111,7 @@ def show(
     for res in report["results"]:
         score = f"{res['score']:.2f}" if res.get("score") is not None else res["status"]
         typer.echo(f"  {res['dimension']:<15} {score:<11} {verdict_line(res, tax)[:110]}")
-    missing = [n for n, o in (report.get("operators") or {}).items() if o.get("status") == "missing"]
+    missing = [n for n, o in (report.get("operators") or {}).items() if o.get("missing")]
     if missing:
         typer.echo(f"evidence no longer stored for: {', '.join(missing)}")
 

@@ -26,6 +26,15 @@ def has_table(cur, name: str) -> bool:
                             "AND table_name = ?", [name]).fetchone()[0])
 
 
+def _origins(cur, run_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Suite, model and case of the benchmark items that name these runs (one row per run)."""
+    if not run_ids:
+        return {}
+    return {o["run_id"]: o for o in fetch_dicts(
+        cur, "SELECT run_id, min(suite) AS suite, min(model) AS model, min(case_id) AS case_id "
+        "FROM bench_items WHERE list_contains(?::BIGINT[], run_id) GROUP BY run_id", [run_ids])}
+
+
 def _limit(limit: Any) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
         raise InputError(f"a page holds 1 to {MAX_PAGE} rows; got limit={limit!r}")
@@ -121,11 +130,7 @@ class RunBrowseRepository(Repository):
                     "avg(score) FILTER (WHERE status = 'scored') AS mean_score FROM dimension_results "
                     "WHERE run_id BETWEEN ? AND ? AND list_contains(?::BIGINT[], run_id) GROUP BY run_id",
                     [min(ids), max(ids), ids])}
-            origin = {}
-            if ids and bench:
-                origin = {o["run_id"]: o for o in fetch_dicts(
-                    cur, "SELECT run_id, min(suite) AS suite, min(model) AS model, min(case_id) AS case_id "
-                    "FROM bench_items WHERE list_contains(?::BIGINT[], run_id) GROUP BY run_id", [ids])}
+            origin = _origins(cur, ids) if bench else {}
             if status is None:
                 dead = _dead_unmarked(cur, stale_after_s) if any(r["finished_at"] is None for r in rows) else []
         dead_set = set(dead)
@@ -196,11 +201,7 @@ class RunBrowseRepository(Repository):
                 f"ORDER BY {sort}",
                 params + [limit, offset, dimension])
             ids = [r["run_id"] for r in rows]
-            origin = {}
-            if ids and bench:
-                origin = {o["run_id"]: o for o in fetch_dicts(
-                    cur, "SELECT run_id, min(suite) AS suite, min(model) AS model, min(case_id) AS case_id "
-                    "FROM bench_items WHERE list_contains(?::BIGINT[], run_id) GROUP BY run_id", [ids])}
+            origin = _origins(cur, ids) if bench else {}
         for row in rows:
             row["result"] = loads(row["result"])
             o = origin.get(row["run_id"], {})

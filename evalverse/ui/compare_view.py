@@ -153,10 +153,14 @@ def _diff_cell(dim: Any, ra, rb, va, vb, taxonomy) -> str:
     return f'<ul class="ev-diff">{"".join(items)}</ul>' if items else '<span class="ev-meta">no measured difference</span>'
 
 
+def by_dimension(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """A report's DimensionResult dicts by dimension id."""
+    return {r["dimension"]: r for r in report["results"]} if "results" in report else {}
+
+
 def compare_html(taxonomy: Any, a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     """The setup line and a row per taxonomy dimension: A and B (score badge, verdict), Δ score, what differs."""
-    ra = {r["dimension"]: r for r in a.get("results") or []}
-    rb = {r["dimension"]: r for r in b.get("results") or []}
+    ra, rb = by_dimension(a), by_dimension(b)
     va, vb = _values(a), _values(b)
     scale = tuple(taxonomy.score_scale)
     rows = []

@@ -166,11 +166,13 @@ def _with_cached_evidence(events: Iterator[dict[str, Any]], store: Any) -> Itera
             except Exception as exc:  # noqa: BLE001 - panels are a bonus on a cached run
                 log.warning("could not read the cached run's evidence: %s", exc)
                 records = {}
-            for i, (name, rec) in enumerate(records.items()):
+            from evalverse.operators.base import EvidenceRecord
+
+            for i, (name, raw) in enumerate(records.items()):
+                rec = EvidenceRecord.model_validate(raw | {"operator": name})
                 yield {"type": "operator_done", "operator": name, "index": i, "total": len(records),
-                       "status": rec.get("status"), "backend": rec.get("backend"), "seconds": rec.get("seconds"),
-                       "cached": True, "stored": True, "message": rec.get("message"), "results": rec.get("results") or {},
-                       "version": rec.get("version")}
+                       "status": rec.status, "backend": rec.backend, "seconds": rec.seconds, "cached": True,
+                       "stored": True, "message": rec.message, "results": rec.results, "version": rec.version}
 
 
 def run_diagnosis(video: Path, settings: Settings, store: Any, taxonomy: Any, *, prompt: str | None = None,

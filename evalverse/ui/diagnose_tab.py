@@ -13,9 +13,8 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from evalverse.ui import diagnose_session as session
-from evalverse.ui import url_state
+from evalverse.ui import run_area, url_state
 from evalverse.ui.context import AppContext
-from evalverse.ui.overview import OPEN_CARD_JS
 from evalverse.ui.progress import progress_html
 from evalverse.ui.run_view import Update
 from evalverse.ui.shareable import Shareable
@@ -156,19 +155,9 @@ def render(ctx: AppContext) -> None:
             use_cache = gr.Checkbox(value=True, label="Reuse a cached diagnosis of the same clip and settings")
             run = gr.Button("Diagnose", variant="primary", elem_id="diagnose-run")
         with gr.Column(scale=3):
-            progress = gr.HTML(progress_html("Choose a clip and press Diagnose", {}), elem_id="diagnose-progress")
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=420):
-                    overview = gr.HTML("", elem_id="diagnose-overview", js_on_load=OPEN_CARD_JS)
-                with gr.Column(scale=2, min_width=300):
-                    radar = gr.Plot(show_label=False, elem_id="diagnose-radar")
-            cards = gr.HTML("", elem_id="diagnose-cards", js_on_load=OPEN_CARD_JS)
-            report = gr.File(label="JSON report", interactive=False, elem_id="diagnose-report")
-            gr.Markdown("### Evidence")
-            evidence = gr.HTML('<div class="ev-meta">Evidence panels appear here once the operators have run.</div>',
-                               elem_id="diagnose-evidence")
+            area = run_area.build("diagnose", progress_html("Choose a clip and press Diagnose", {}), evidence_heading=True)
     share = ctx.share or Shareable()  # a tab built outside build_app keeps its own (never restored)
-    outs = [progress, overview, cards, evidence, radar, report]
+    outs = area.outputs
     run.click(
         make_handler(ctx),
         inputs=[video, sample, media_file, prompt, reference, mode, judge, compare, use_cache, share.url],

@@ -26,31 +26,33 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def num(value: Any, digits: int = 2, unit: str = "") -> str:
     """A number for display ("–" when missing or not finite; booleans as yes/no)."""
     if isinstance(value, bool) or value is None:
         return "–" if value is None else ("yes" if value else "no")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    return f"{v:.{digits}f}{unit}"
+    v = _finite(value)
+    return "–" if v is None else f"{v:.{digits}f}{unit}"
 
 
 def smart(value: Any) -> str:
     """A measured value with as many digits as its size calls for (1921, 0.806, 0.0035); text as given."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return num(value) if not isinstance(value, str) else value
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return num(value)
+    v = _finite(value)
+    if v is None:
         return "–"
-    if not math.isfinite(v):
-        return "–"
-    if isinstance(value, int) or v == int(v):
-        return f"{int(round(v))}"
+    if v == int(v):
+        return f"{int(v)}"
     a = abs(v)
     digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3 if a >= 0.01 else 4
     return f"{v:.{digits}f}"

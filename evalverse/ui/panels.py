@@ -50,11 +50,13 @@ def typed_results(operator: str, record: Mapping[str, Any]) -> tuple[Any | None,
     """(the record's typed results or None, why not): through EvidenceRecord.typed(), as every reader does."""
     from evalverse.operators.base import EvidenceRecord
 
-    if record.get("status") not in ("ok", "partial"):
+    try:
+        rec = EvidenceRecord.model_validate(dict(record) | {"operator": operator, "version": str(record.get("version") or "?")})
+    except ValueError as exc:
+        return None, f"this record cannot be read: {type(exc).__name__}: {exc}"
+    if not rec.usable:
         return None, ""
     try:
-        rec = EvidenceRecord(operator=operator, version=str(record.get("version") or "?"),
-                             status=record.get("status"), results=dict(record.get("results") or {}))
         return rec.typed(), ""
     except KeyError:
         return None, f"{operator} is not a registered operator here, so its evidence cannot be read"

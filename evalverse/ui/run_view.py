@@ -166,7 +166,7 @@ class RunView:
         if kind == "operator_done":
             facts = {k: ev.get(k) for k in ("status", "backend", "seconds", "cached", "message", "stored")}
             self.operators[ev["operator"]] = facts
-            self.records[ev["operator"]] = facts | {"version": ev.get("version"), "results": ev.get("results") or {}}
+            self.records[ev["operator"]] = facts | {"version": ev.get("version"), "results": ev["results"]}
             return None if ev.get("stored") else self._update(evidence=self.evidence())
         if kind == "judge":
             dim = ev["dimension"]

@@ -16,10 +16,9 @@ import gradio as gr
 
 from evalverse.errors import EvalVerseError
 from evalverse.ui import diagnose_session as session
-from evalverse.ui import runs_list, url_state
+from evalverse.ui import run_area, runs_list, url_state
 from evalverse.ui.compare_view import compare_html, player_note
 from evalverse.ui.context import AppContext
-from evalverse.ui.overview import OPEN_CARD_JS
 from evalverse.ui.progress import error_html
 from evalverse.ui.shareable import Shareable
 
@@ -189,18 +188,10 @@ def render(ctx: AppContext) -> None:
         cmp_radar = gr.Plot(show_label=False, elem_id="compare-radar")
         cmp_table = gr.HTML("", elem_id="compare-view")
     with gr.Column(visible=False, elem_id="run-box") as run_box:
-        progress = gr.HTML("", elem_id="run-progress")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                overview = gr.HTML("", elem_id="run-overview", js_on_load=OPEN_CARD_JS)
-            with gr.Column(scale=2, min_width=300):
-                radar = gr.Plot(show_label=False, elem_id="run-radar")
-        cards = gr.HTML("", elem_id="run-cards", js_on_load=OPEN_CARD_JS)
-        report = gr.File(label="JSON report", interactive=False, elem_id="run-report")
-        evidence = gr.HTML("", elem_id="run-evidence")
+        area = run_area.build("run")
 
     filters = [q, judge, status, suite, model, dimension]
-    run_outs = [run_box, progress, overview, radar, cards, report, evidence]
+    run_outs = [run_box, area.progress, area.overview, area.radar, area.cards, area.report, area.evidence]
     cmp_outs = [cmp_box, video_a, video_b, note_a, note_b, cmp_radar, cmp_table]
 
     def state_of(url: str, current: Any, qv, jv, sv, suv, mv, dv) -> dict[str, Any]:
