@@ -99,7 +99,7 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
     page = browser.new_page(viewport=VIEW)
     page.goto(server, wait_until="networkidle")
     page.evaluate(OBSERVER)
-    _diagnose(page, clip, "A grey card, cut twice")
+    _diagnose(page, clip, 'A grey card, cut twice <img src=x onerror="window.__pwned=1">')
     seen = page.evaluate("() => window.__ev")
     # summary first: the overview held all 18 badges before the first card was finished
     assert seen["overview"] is not None and seen["card"] is not None and seen["overview"] <= seen["card"]
@@ -134,6 +134,9 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
     ids = [int(x) for x in page.locator("#runs-table tr[data-open-run]").evaluate_all(
         "rows => rows.map(r => r.dataset.openRun)")]
     assert ids == [2, 1]
+    # the stored prompt is shown as text: its markup never becomes an element or runs
+    assert "onerror=" in page.locator("#runs-table").inner_text() and page.locator("#runs-table img").count() == 0
+    assert page.evaluate("() => window.__pwned") is None
     page.locator("#runs-table tr[data-open-run='1'] td").nth(1).click()
     page.wait_for_function("() => (document.querySelector('#run-progress') || {innerText: ''}).innerText.includes('Opened')",
                            timeout=30_000)
@@ -158,8 +161,20 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
     assert "shots.n_shots" in shots_row or "shots." in shots_row  # 3 shots against 2: the shot measures differ
     assert calls == before
     page.locator("#compare-box").screenshot(path=str(artifacts_dir / "explore_compare.png"))
+
+    # one dimension across runs (the per-case list the leaderboard drill-down reuses): lowest score first, each with
+    # its keyframes, score, verdict line and a link to the full run
+    page.locator("#runs-dimension input").fill("Rhythm")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#cases-list .ev-case", timeout=30_000)
+    cases = page.locator("#cases-list .ev-case")
+    assert [int(x) for x in cases.evaluate_all("cs => cs.map(c => c.dataset.openRun)")] == [1, 2]  # 1.0, then unscored
+    assert cases.first.locator("img").count() == 3 and cases.nth(1).locator("img").count() == 2  # a keyframe per shot
+    assert "1.0 / 5" in cases.first.inner_text() and cases.first.locator("a[href*='run=1']").count() == 1
+    page.locator("#runs-list").screenshot(path=str(artifacts_dir / "explore_one_dimension.png"))
+    assert calls == before
     url = page.url
-    assert "tab=runs" in url and "run=1" in url and "a=1" in url and "b=2" in url
+    assert "tab=runs" in url and "run=1" in url and "a=1" in url and "b=2" in url and "dimension=rhythm" in url
 
     # the copied link in a new page: the same view
     other = browser.new_page(viewport=VIEW)
@@ -169,7 +184,8 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
     assert "Opened from the store: run 1" in other.locator("#run-progress").inner_text()
     assert other.locator("#compare-a input, #compare-a textarea").first.input_value() == "1"
     assert other.locator("#compare-b input, #compare-b textarea").first.input_value() == "2"
-    assert other.locator("#runs-table tr[data-open-run]").count() == 2
+    assert other.locator("#cases-list .ev-case").count() == 2  # the filter came back with the link
+    assert other.locator("#runs-dimension input").input_value() == "Rhythm"
     assert other.locator("button[role=tab][aria-selected=true]").inner_text().strip() == "Runs"
     assert calls == before
     other.wait_for_timeout(800)

@@ -243,7 +243,7 @@ def _polar_layout(fig: go.Figure, title: str, height: int, provenance: dict | No
         polar={"radialaxis": {"range": [0, 1], "tickvals": [0.25, 0.5, 0.75, 1.0], "tickfont": {"size": 9}},
                "angularaxis": {"direction": "clockwise", "tickfont": {"size": 9.5}}},
         template=TEMPLATE, legend={"orientation": "h", "y": -0.12, "font": {"size": 10}},
-        margin={"l": 78, "r": 78, "t": 46, "b": 24}, height=height, meta={"provenance": provenance or {}},
+        margin={"l": 78, "r": 78, "t": 66, "b": 24}, height=height, meta={"provenance": provenance or {}},
     )
     return fig
 

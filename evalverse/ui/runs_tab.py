@@ -164,18 +164,14 @@ def render(ctx: AppContext) -> None:
         newer = gr.Button("← Newer", elem_id="runs-newer", size="sm", scale=0, min_width=90)
         older = gr.Button("Older →", elem_id="runs-older", size="sm", scale=0, min_width=90)
         page_line = gr.Markdown(line, elem_id="runs-page")
-        with gr.Group():
-            with gr.Row(equal_height=False):
-                open_id = gr.Textbox(show_label=False, placeholder="run id", elem_id="runs-open-id", scale=0,
-                                     min_width=90, container=False)
-                open_btn = gr.Button("Open run", elem_id="runs-open", size="sm", scale=0, min_width=90)
-        with gr.Group():
-            with gr.Row(equal_height=False):
-                cmp_a = gr.Textbox(show_label=False, placeholder="run A", elem_id="compare-a", scale=0, min_width=80,
-                                   container=False)
-                cmp_b = gr.Textbox(show_label=False, placeholder="run B", elem_id="compare-b", scale=0, min_width=80,
-                                   container=False)
-                cmp_btn = gr.Button("Compare", elem_id="compare-run", size="sm", scale=0, min_width=90)
+        open_id = gr.Textbox(show_label=False, placeholder="run id", elem_id="runs-open-id", scale=0, min_width=90,
+                             container=False)
+        open_btn = gr.Button("Open run", elem_id="runs-open", size="sm", scale=0, min_width=90)
+        cmp_a = gr.Textbox(show_label=False, placeholder="run A", elem_id="compare-a", scale=0, min_width=80,
+                           container=False)
+        cmp_b = gr.Textbox(show_label=False, placeholder="run B", elem_id="compare-b", scale=0, min_width=80,
+                           container=False)
+        cmp_btn = gr.Button("Compare", elem_id="compare-run", size="sm", scale=0, min_width=90)
     with gr.Column(visible=False, elem_id="compare-box") as cmp_box:
         gr.Markdown("### Compare: A (red) and B (blue)")
         with gr.Row():
