@@ -145,3 +145,36 @@ def test_runs_show_prints_the_stored_report_and_list_filters(made):
     assert json.loads(none.stdout) == []
     missing = runner.invoke(app, ["runs", "show", "999", "--db", str(db)])  # `main` turns it into one line, exit 2
     assert isinstance(missing.exception, InputError) and "no stored run with id 999" in str(missing.exception)
+
+
+def test_a_link_to_a_diagnosed_run_shows_it_in_the_diagnose_tab(made, no_compute):
+    from evalverse.ui.context import open_context
+    from evalverse.ui.diagnose_tab import restore
+
+    settings, _, _, run_id = made
+    ctx = open_context(settings, load_seed=False)
+    try:
+        progress, overview, cards, evidence, radar, report = restore(ctx, {"tab": "diagnose", "run": str(run_id)})
+        assert f"Opened from the store: run {run_id}" in progress and 'id="ev-overview"' in overview
+        assert cards.count('class="ev-card ') == 18 and 'id="ev-panel-shots"' in evidence
+        import gradio as gr
+
+        assert restore(ctx, {"tab": "runs", "run": str(run_id)}) == [gr.skip()] * 6  # the Runs tab shows it there
+    finally:
+        ctx.store.close()
+
+
+def test_an_unfinished_run_opens_with_the_results_it_has(made, tmp_path):
+    _, db, events, run_id = made
+    first = next(e["result"] for e in events if e["type"] == "dimension_done")
+    with Store.open(db) as store:
+        run = store.get_run(run_id)
+        partial = store.start_run(run["video_hash"], run["judge_backend"], run["judge_version"],
+                                  run["operator_versions"], run["settings"], prompt="left half done",
+                                  provenance={k: v for k, v in run["provenance"].items()})
+        store.add_dimension_result(partial, first)
+        up = list(session.open_stored_run(store, load_taxonomy(), partial, workdir=tmp_path))[-1]
+        listed = store.search_runs(query="left half done")[0]
+    assert listed["status"] in ("running", "interrupted") and listed["n_results"] == 1
+    assert up.error is None and up.cards.count('data-status="pending"') == 17
+    assert f"run {partial} ({listed['status']}" in up.progress
