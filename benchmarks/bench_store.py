@@ -1,8 +1,11 @@
 """Results-store costs: what one connection costs (the store opens one per operation), single operations,
-and the run queries at scale (list a page, count, prune, cache lookup) on a file with N dimension results.
+the run queries at scale (list a page, count, prune, cache lookup) on a file with N dimension results, and the
+Runs views at that scale (search a page, filter, one dimension across runs with keyframes, reopen a run,
+`evalverse runs list --json` in this process and as a new process).
 
     .venv/bin/python benchmarks/bench_store.py                 # 100k results (about 5.6k runs of 18 dimensions)
     .venv/bin/python benchmarks/bench_store.py --results 1000000 --json
+    .venv/bin/python benchmarks/bench_store.py --only-browse   # just the Runs views (fill + browse steps)
 
 Prints median and 90th percentile milliseconds per step. Wall-clock times: run it on a quiet machine.
 """
@@ -38,32 +41,93 @@ def timed(fn, n: int) -> dict[str, float]:
     return {"median_ms": round(statistics.median(times), 2), "p90_ms": round(times[int(0.9 * (n - 1))], 2), "n": n}
 
 
+JUDGES = ("evidence", "openai", "transformers")
+THUMB = "data:image/jpeg;base64," + "A" * 4000  # the size of a 160 px keyframe thumbnail (3-6 kB)
+
+
 def fill(path: Path, results: int) -> int:
-    """Bulk-load `results` dimension results (runs of 18, a 400-character rationale each, every 50th run left
-    interrupted) straight through SQL, the way a long-used store looks."""
+    """Bulk-load `results` dimension results (runs of 18 taxonomy dimensions, a 400-character rationale each, every
+    50th run left interrupted, every 7th result gated) straight through SQL, the way a long-used store looks: 2,000
+    clips with paths and shots evidence (4 keyframe thumbnails each), prompts, three judges."""
+    from evalverse.taxonomy import load_taxonomy
+
+    dims = [d.id for d in load_taxonomy().dimensions]
     runs = results // DIMS
     Store.open(path).close()  # schema
     con = duckdb.connect(str(path))
     con.execute(
         "INSERT INTO eval_runs (id, video_hash, judge_backend, judge_version, operator_versions, settings, settings_key, "
         "prompt, mode, started_at, finished_at, provenance_hash, owner_host, owner_pid, heartbeat_at, interrupted_at) "
-        "SELECT i, 'v' || (i % 2000), 'evidence', '1.0', '{}', '{}', 'k' || (i % 7), NULL, 't2v', "
+        "SELECT i, 'v' || (i % 2000), (?::VARCHAR[])[1 + i % 3], '1.0', '{}', '{}', 'k' || (i % 7), "
+        "'a generated clip number ' || i || ' of a chef plating a dish', 't2v', "
         "TIMESTAMP '2026-01-01' + to_seconds(i * 60), "
         "CASE WHEN i % 50 = 0 THEN NULL ELSE TIMESTAMP '2026-01-01' + to_seconds(i * 60 + 30) END, "
         "'p' || (i % 3), 'bench-host', 1, TIMESTAMP '2026-01-01' + to_seconds(i * 60), "
         "CASE WHEN i % 50 = 0 THEN TIMESTAMP '2026-01-02' ELSE NULL END FROM range(1, ?) t(i)",
-        [runs + 1],
+        [list(JUDGES), runs + 1],
     )
     con.execute(f"SELECT setval('eval_run_id_seq', {runs + 1})")
     con.execute(
         "INSERT INTO dimension_results (run_id, seq, dimension, status, score, gate_reason, rationale, answers, "
         "evidence_used, backend, backend_version, seconds, result, provenance_hash) "
-        f"SELECT 1 + i // {DIMS}, 1 + i % {DIMS}, 'd' || (i % {DIMS}), 'scored', 3.0, NULL, repeat('w', 400), '[]', '[]', "
-        "'evidence', '', 0.1, '{\"dimension\": \"d\", \"status\": \"scored\", \"backend\": \"evidence\"}', 'p' "
-        f"FROM range(0, {runs * DIMS}) t(i)"
+        f"SELECT 1 + i // {DIMS}, 1 + i % {DIMS}, (?::VARCHAR[])[1 + i % {DIMS}], "
+        "CASE WHEN i % 7 = 0 THEN 'gated' ELSE 'scored' END, CASE WHEN i % 7 = 0 THEN NULL ELSE 1 + (i * 7919 % 400) / 100.0 END, "
+        "NULL, repeat('w', 400), '[]', '[]', 'evidence', '', 0.1, "
+        "'{\"dimension\": \"d\", \"status\": \"scored\", \"backend\": \"evidence\", \"rationale\": \"' || repeat('w', 400) || '\"}', 'p' "
+        f"FROM range(0, {runs * DIMS}) t(i)",
+        [dims],
     )
+    con.execute("INSERT INTO videos (content_hash, path, meta, added_at, updated_at) SELECT 'v' || i, "
+                "'/media/clips/clip_' || i || '.mp4', '{}', TIMESTAMP '2026-01-01', TIMESTAMP '2026-01-01' "
+                "FROM range(0, 2000) t(i)")
+    con.execute("INSERT INTO evidence (video_hash, operator, version, params_key, record, created_at) SELECT 'v' || i, "
+                "'shots', '1.2', 'k', json_object('operator', 'shots', 'results', json_object('shots', "
+                "[json_object('index', j, 'start', j * 1.5, 'end', j * 1.5 + 1.5, 'thumbnail', ?) "
+                "FOR j IN range(4)])), TIMESTAMP '2026-01-01' FROM range(0, 2000) t(i)", [THUMB])
     con.close()
     return runs
+
+
+def browse_steps(path: Path, store: Store, runs: int, n: int, steps: dict) -> None:
+    """The Runs views: what the Runs tab and `evalverse runs list --json` ask of the store, and the whole view."""
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from evalverse.cli import app
+    from evalverse.config import Settings
+    from evalverse.replay import stored_report
+    from evalverse.taxonomy import load_taxonomy
+    from evalverse.ui.context import AppContext
+    from evalverse.ui.runs_tab import listing
+
+    tax = load_taxonomy()
+    ctx = AppContext(settings=Settings(data_dir=path.parent, db_path=path, models_dir=path.parent / "m"), store=store,
+                     taxonomy=tax)
+    mid = runs // 2
+    for mode, linger in (("each call opens the file", 0.0), ("calls in a burst, 50 ms pin", LINGER_S)):
+        store._db.linger_s = linger
+        time.sleep(0.2)
+        tag = f" [{mode}]"
+        steps["search_runs (first page of 20)" + tag] = timed(lambda: store.search_runs(limit=20), n)
+        steps["search_runs (text search, 20)" + tag] = timed(lambda: store.search_runs(query="chef plating", limit=20), n)
+        steps["search_runs (judge + interrupted, 20)" + tag] = timed(
+            lambda: store.search_runs(judge="openai", status="interrupted", limit=20), n)
+        steps["search_runs (page deep in the table)" + tag] = timed(lambda: store.search_runs(limit=20, before_id=mid), n)
+        steps["dimension_page (lighting by score, 20)" + tag] = timed(lambda: store.dimension_page("lighting", limit=20), n)
+        steps["Runs view: list page as HTML (listing)" + tag] = timed(lambda: listing(ctx, {}), n)
+        steps["Runs view: one dimension with keyframes (listing)" + tag] = timed(
+            lambda: listing(ctx, {"dimension": "lighting"}), n)
+        steps["run_facets (filter choices)" + tag] = timed(store.run_facets, n)
+    store._db.linger_s = LINGER_S
+    steps["reopen one run from the store (stored_report)"] = timed(lambda: stored_report(store, mid, tax), max(5, n // 4))
+    store.close()  # the CLI opens the file itself, as it would in another process
+    cli = CliRunner()
+    args = ["runs", "list", "--json", "--db", str(path)]
+    steps["`evalverse runs list --json` in this process (open + page + JSON)"] = timed(lambda: cli.invoke(app, args), n)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's evalverse
+    steps["`evalverse runs list --json` as a new process (Python start and imports included)"] = timed(
+        lambda: subprocess.run([sys.executable, "-m", "evalverse.cli", *args], capture_output=True, check=True, env=env), 5)
 
 
 def main() -> None:
@@ -71,6 +135,7 @@ def main() -> None:
     ap.add_argument("--results", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only-browse", action="store_true", help="fill, then time only the Runs views")
     args = ap.parse_args()
     n = args.repeat
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__},
@@ -91,6 +156,10 @@ def main() -> None:
         store = Store.open(path)
         steps["Store.open (migrations checked, interrupted runs swept)"] = {"median_ms": round((time.perf_counter() - t) * 1e3, 2), "n": 1}
         mid = runs // 2
+        if args.only_browse:
+            browse_steps(path, store, runs, n, steps)
+            _print(report, args)
+            return
         for mode, linger in (("each call opens the file", 0.0), ("calls in a burst, 50 ms pin", LINGER_S)):
             store._db.linger_s = linger
             time.sleep(0.2)  # the pin of the previous calls has gone
@@ -117,7 +186,12 @@ def main() -> None:
         t = time.perf_counter()
         load_seed(store)
         steps["leaderboard seed import (one transaction)"] = {"median_ms": round((time.perf_counter() - t) * 1e3, 2), "n": 1}
-        store.close()
+        browse_steps(path, store, runs, n, steps)
+    _print(report, args)
+
+
+def _print(report: dict, args: argparse.Namespace) -> None:
+    steps = report["steps"]
     if args.json:
         print(json.dumps(report, indent=1))
         return

@@ -324,11 +324,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     timings["operators"] = time.perf_counter() - t - judge_seconds
     timings["judge"] = judge_seconds
     results = [by_id[d.id] for d in dims if d.id in by_id]  # taxonomy order, whatever order they finished in
-    if store is not None:
-        store.finish_run(run_id)
-    timings["total"] = time.perf_counter() - started
     ops = {n: {"status": r.status, "backend": r.backend, "seconds": r.seconds, "cached": r.cached, "message": r.message}
            for n, r in records.items()}
+    if store is not None:
+        store.finish_run(run_id, operators=ops)  # kept with the run: a stored run is shown as it was diagnosed
+    timings["total"] = time.perf_counter() - started
     yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version, run_id,
                                                False, timings, ops, results, provenance)}
 

@@ -16,11 +16,12 @@ from evalverse.media.hashing import sha256_file
 from evalverse.media.synthetic import cuts_clip
 from evalverse.operators.runner import resolve_order
 from evalverse.pipeline import operators_for
-from evalverse.ui.diagnose_view import OPERATOR_TITLES
+from evalverse.ui.markup import OPERATOR_TITLES
 from evalverse.ui import diagnose_session as session
 from evalverse.ui.context import open_context
 from evalverse.ui.diagnose_tab import make_handler
 
+PROGRESS, OVERVIEW, CARDS, EVIDENCE, RADAR, REPORT, LINK = range(7)  # the handler's outputs
 FINISHED = re.compile(r'data-status="(scored|gated|not_judged|unparsed|error)"')
 
 
@@ -59,7 +60,7 @@ def final_progress(outs) -> str:
 def test_cards_appear_progressively_in_taxonomy_layout(ctx, clips):
     outs = _run(ctx, video=str(clips[0]), use_cache=False)
     assert len(outs) > 5
-    counts = [_finished(o[1]) for o in outs if isinstance(o[1], str)]
+    counts = [_finished(o[CARDS]) for o in outs if isinstance(o[CARDS], str)]
     done = [c for c in counts if c > 0]
     # cards finish one at a time, never several in one jump: 1, 2, 3, ... 18 (an update may repeat a count
     # while the next dimension waits for its evidence)
@@ -69,18 +70,18 @@ def test_cards_appear_progressively_in_taxonomy_layout(ctx, clips):
     # the operator stage streams first, and a dimension is judged as soon as its evidence is ready:
     # the first card is finished while the last operator in the run order has not reported yet
     last = OPERATOR_TITLES[resolve_order(operators_for(ctx.taxonomy.dimensions))[-1]]
-    first_card = next(i for i, o in enumerate(outs) if _finished(o[1]) > 0)
+    first_card = next(i for i, o in enumerate(outs) if _finished(o[CARDS]) > 0)
     assert first_card > 3 and "Shots" in outs[first_card - 1][0]
     assert last not in outs[first_card][0]
     assert last in final_progress(outs)
     final = outs[-1]
     assert "Done in" in final[0]
-    assert 'id="ev-panel-shots"' in final[2] and "shot 1:" in final[2] and "data:image/jpeg;base64," in final[2]
-    report = json.loads(Path(final[4]).read_text())
+    assert 'id="ev-panel-shots"' in final[EVIDENCE] and "shot 1:" in final[EVIDENCE] and "data:image/jpeg;base64," in final[EVIDENCE]
+    report = json.loads(Path(final[REPORT]).read_text())
     assert report["content_hash"] == sha256_file(clips[0])
     assert len(report["results"]) == n_dims and report["run_id"] is not None
     assert report["evidence"]["shots"]["results"]["n_shots"] == 2  # the planted cut
-    assert final[3] is not None and len(final[3].data[0].theta) == n_dims + 1  # the radar
+    assert final[RADAR] is not None and len(final[RADAR].data[0].theta) == n_dims + 1  # the radar
 
 
 def test_same_clip_again_comes_from_the_cache_with_evidence(ctx, clips):
@@ -89,18 +90,18 @@ def test_same_clip_again_comes_from_the_cache_with_evidence(ctx, clips):
     final = outs[-1]
     assert "Served from the cache" in final[0] and "(from cache)" in final[0]
     assert not any("Evidence 1/" in o[0] for o in outs)  # nothing was recomputed
-    assert json.loads(Path(final[4]).read_text())["cached"] is True
-    assert 'id="ev-panel-shots"' in final[2]
+    assert json.loads(Path(final[REPORT]).read_text())["cached"] is True
+    assert 'id="ev-panel-shots"' in final[EVIDENCE]
 
 
 def test_text_file_upload_is_a_clear_error_and_the_handler_keeps_working(ctx, clips, tmp_path):
     bogus = tmp_path / "notes.txt"
     bogus.write_text("this is not a video\n" * 20)
     outs = _run(ctx, video=str(bogus))
-    assert not isinstance(outs[-1][4], str)  # no report for a refused file
+    assert not isinstance(outs[-1][REPORT], str)  # no report for a refused file
     assert 'id="diagnose-error"' in outs[-1][0] and "notes.txt" in outs[-1][0] and "video" in outs[-1][0]
     assert "Traceback" not in outs[-1][0]
-    assert outs[-1][1] == ""  # the pending placeholders are cleared
+    assert outs[-1][CARDS] == ""  # the pending placeholders are cleared
     corrupt = tmp_path / "broken.mp4"
     corrupt.write_bytes(clips[0].read_bytes()[:3000])
     assert 'id="diagnose-error"' in _run(ctx, video=str(corrupt))[-1][0]
@@ -158,12 +159,12 @@ def test_two_concurrent_diagnoses_keep_their_own_results(ctx, clips):
         t.join(timeout=300)
     for i, planted_shots in ((0, 2), (1, 3)):
         final = results[i][-1]
-        report = json.loads(Path(final[4]).read_text())
+        report = json.loads(Path(final[REPORT]).read_text())
         assert report["content_hash"] == sha256_file(clips[i])
         assert report["evidence"]["shots"]["results"]["n_shots"] == planted_shots
-        assert final[2].count('class="ev-shot"') == planted_shots
+        assert final[EVIDENCE].count('class="ev-shot"') == planted_shots
     # each call wrote into its own folder
-    assert Path(results[0][-1][4]).parent != Path(results[1][-1][4]).parent
+    assert Path(results[0][-1][REPORT]).parent != Path(results[1][-1][REPORT]).parent
 
 
 def test_samples_have_licences_beside_them():

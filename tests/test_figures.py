@@ -12,10 +12,13 @@ from evalverse.errors import DataError, InputError
 from evalverse.leaderboard.figures import (
     alignment_grid,
     alignment_scatter,
+    clip_radar,
     error_figure,
     least_squares,
     pearson_r,
     radar,
+    runs_radar,
+    score_to_unit,
 )
 from evalverse.ui.failsafe import failsafe_figure
 
@@ -160,3 +163,45 @@ def test_error_figure_and_failsafe(small):
         raise ZeroDivisionError("boom")
 
     assert explodes().layout.meta["error"] == "ZeroDivisionError: boom"
+
+
+# ---- one clip's radar and two runs on one chart --------------------------------------------------------------
+
+def _res(dim: str, status: str = "scored", score: float | None = 4.0) -> dict:
+    return {"dimension": dim, "status": status, "score": score}
+
+
+@pytest.fixture(scope="module")
+def tax():
+    from evalverse.taxonomy import load_taxonomy
+
+    return load_taxonomy()
+
+
+def test_clip_radar_scales_scores_and_leaves_gaps(tax):
+    dims = tax.dimensions
+    results = {dims[0].id: _res(dims[0].id, score=5.0), dims[1].id: _res(dims[1].id, score=1.0),
+               dims[2].id: _res(dims[2].id, score=3.0), dims[3].id: _res(dims[3].id, "gated", None),
+               dims[4].id: _res(dims[4].id, "not_judged", 4.0)}  # a score on an unscored status is not drawn
+    fig = clip_radar(tax, results, compare={dims[0].name: 0.7}, compare_name="Veo", provenance={"hash": "abc"})
+    clip = fig.data[0]
+    assert len(clip.theta) == len(dims) + 1 and list(clip.theta[:len(dims)]) == [d.name for d in dims]
+    assert list(clip.r[:4]) == [1.0, 0.0, 0.5, None]
+    assert all(v is None for v in clip.r[4:len(dims)])
+    assert clip.connectgaps is False
+    other = fig.data[1]
+    assert other.r[0] == 0.7 and "win ratio" in other.name and other.r[1] is None
+    assert score_to_unit(4.0) == 0.75 and score_to_unit(None) is None
+    assert fig.layout.meta["provenance"] == {"hash": "abc"}
+
+
+def test_runs_radar_puts_both_runs_on_one_chart(tax):
+    dims = tax.dimensions
+    a = {dims[0].id: _res(dims[0].id, score=5.0), dims[1].id: _res(dims[1].id, score=3.0)}
+    b = {dims[0].id: _res(dims[0].id, score=1.0), dims[2].id: _res(dims[2].id, score=2.0)}
+    fig = runs_radar(tax, [("A: run 1", a), ("B: run 2", b)])
+    assert [t.name for t in fig.data] == ["A: run 1", "B: run 2"]
+    assert list(fig.data[0].r[:3]) == [1.0, 0.5, None] and list(fig.data[1].r[:3]) == [0.0, None, 0.25]
+    assert "(1 scored in every run)" in fig.layout.title.text
+    with pytest.raises(InputError):
+        runs_radar(tax, [])

@@ -45,7 +45,7 @@ def test_diagnose_streams_through_gradio_client(app_url, tmp_path):
     assert len(updates) > 1, "the endpoint must stream more than the final result"
     progress = [u[0] for u in updates]
     assert any("Evidence" in p for p in progress[:-1]) and "Done in" in final[0]
-    report = json.loads(Path(final[4]).read_text())
+    report = json.loads(Path(final[5]).read_text())  # progress, overview, cards, evidence, radar, report, link
     assert report["content_hash"] == sha256_file(clip)
     assert report["evidence"]["shots"]["results"]["n_shots"] == 2
     assert elapsed < 240

@@ -279,3 +279,90 @@ def _wrap(text: str, width: int = 80) -> str:
             line = f"{line} {w}".strip()
     lines.append(line)
     return "<br>".join(lines)
+
+
+# ---- one clip's scores (Diagnose, Runs, Compare) -------------------------------------------------------------
+
+CLIP_COLOURS = ("#d62728", "#1f77b4")  # first run red, second blue, in every compare view
+
+
+def score_to_unit(score: float | None, scale: Sequence[float] = (1.0, 5.0)) -> float | None:
+    """A taxonomy score on [0, 1]: (s − lo) / (hi − lo), clipped (None stays None)."""
+    if score is None:
+        return None
+    lo, hi = float(scale[0]), float(scale[1])
+    return min(1.0, max(0.0, (float(score) - lo) / (hi - lo)))
+
+
+def _clip_r(taxonomy, results) -> list[float | None]:
+    """Per taxonomy dimension the scaled score when scored, else None (a gap: gated, not judged, missing)."""
+    scale = tuple(taxonomy.score_scale)
+    out = []
+    for d in taxonomy.dimensions:
+        res = results.get(d.id) or {}
+        score = res.get("score") if res.get("status") == "scored" else None
+        out.append(score_to_unit(score, scale) if score is not None and math.isfinite(float(score)) else None)
+    return out
+
+
+def _polar_layout(fig: go.Figure, title: str, height: int, provenance: dict | None) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 13}},
+        polar={"radialaxis": {"range": [0, 1], "tickvals": [0.25, 0.5, 0.75, 1.0], "tickfont": {"size": 9}},
+               "angularaxis": {"direction": "clockwise", "tickfont": {"size": 9.5}}},
+        template=TEMPLATE, legend={"orientation": "h", "y": -0.12, "font": {"size": 10}},
+        margin={"l": 78, "r": 78, "t": 66, "b": 24}, height=height, meta={"provenance": provenance or {}},
+    )
+    return fig
+
+
+def clip_radar(taxonomy, results, compare=None, compare_name: str | None = None, height: int = 560,
+               provenance: dict | None = None) -> go.Figure:
+    """One clip's scores over every taxonomy dimension, scaled from the score scale to [0, 1] ((s − 1) / 4 on
+    1–5); gated, unjudged or missing dimensions are gaps. `compare` maps dimension name → a leaderboard model's
+    machine win ratio, a different quantity (share of pairwise wins, already on [0, 1]): drawn dashed and labelled.
+    `provenance` (the run's provenance hash and id) is kept in the figure's meta."""
+    scale = tuple(taxonomy.score_scale)
+    theta = [d.name for d in taxonomy.dimensions]
+    r = _clip_r(taxonomy, results)
+    fig = go.Figure()
+    fig.add_trace(go.Scatterpolar(
+        r=r + r[:1], theta=theta + theta[:1],
+        name=f"this clip: score scaled to 0–1 ((s − {scale[0]:g}) / {scale[1] - scale[0]:g})",
+        mode="lines+markers", connectgaps=False, line={"color": CLIP_COLOURS[0], "width": 2.5}, marker={"size": 7},
+        hovertemplate="%{theta}: %{r:.2f}<extra>this clip</extra>",
+    ))
+    if compare:
+        c = [compare.get(name) for name in theta]
+        c = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in c]
+        fig.add_trace(go.Scatterpolar(
+            r=c + c[:1], theta=theta + theta[:1], name=f"{compare_name}: leaderboard machine win ratio (a different scale)",
+            mode="lines", connectgaps=False, line={"color": CLIP_COLOURS[1], "width": 1.5, "dash": "dash"},
+            hovertemplate="%{theta}: %{r:.2f}<extra>win ratio</extra>",
+        ))
+    n = sum(v is not None for v in r)
+    return _polar_layout(fig, f"This clip: {n} of {len(theta)} dimensions scored<br><sup>gaps: gated or not judged; "
+                              f"score scaled to 0–1</sup>", height, provenance)
+
+
+def runs_radar(taxonomy, runs: Sequence[tuple[str, dict]], height: int = 520,
+               provenance: dict | None = None) -> go.Figure:
+    """Two (or more) runs' scores on one chart, each scaled like `clip_radar`; `runs` is [(label, {dimension id:
+    result})]. Gaps where a run has no score; the title says how many dimensions both scored."""
+    if not runs:
+        raise InputError("runs_radar needs at least one run")
+    theta = [d.name for d in taxonomy.dimensions]
+    fig = go.Figure()
+    rs = []
+    for i, (name, results) in enumerate(runs):
+        r = _clip_r(taxonomy, results)
+        rs.append(r)
+        fig.add_trace(go.Scatterpolar(
+            r=r + r[:1], theta=theta + theta[:1], name=str(name), mode="lines+markers", connectgaps=False,
+            line={"color": CLIP_COLOURS[i] if i < len(CLIP_COLOURS) else _colour(i), "width": 2.2,
+                  "dash": "solid" if i == 0 else "dash"}, marker={"size": 6},
+            hovertemplate=f"%{{theta}}: %{{r:.2f}}<extra>{_wrap(str(name), 30)}</extra>",
+        ))
+    both = sum(all(r[j] is not None for r in rs) for j in range(len(theta)))
+    return _polar_layout(fig, f"Scores scaled to 0–1 over {len(theta)} dimensions ({both} scored in every run)",
+                         height, provenance)

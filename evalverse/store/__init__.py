@@ -7,11 +7,12 @@ Layout
     paths.py       checks on a database path before DuckDB opens it; DuckDB's errors explained
     runs.py        videos, evidence cache, evaluation runs, dimension results, provenance, run cache
     lifecycle.py   run owners and heartbeats; interrupted runs: list, prune, resume
+    browse.py      searching and paging stored runs, one dimension across runs, keyframes of many videos
     humans.py      human pairwise / pointwise judgments and their QA status
     leaderboard.py generation models, test cases, leaderboard win ratios
     facade.py      `Store`: opening and closing; inherits every repository
-    migrations/    NNNN_name.sql, applied in order (0001-0003 here; 0004 is reserved for benchmark runs,
-                   0005 for annotation)
+    migrations/    NNNN_name.sql, applied in order (0004 is reserved for benchmark runs, 0005 is
+                   annotation, 0006 run browsing)
 
 Sharing the file: no connection is held between operations, so the app and any number of CLI runs
 use one file; a process waits up to `EVALVERSE_DB_LOCK_TIMEOUT` seconds for another's lock, then

@@ -10,6 +10,7 @@ from evalverse.errors import StoreError
 from evalverse.store import migrations
 from evalverse.store.base import DEFAULT_LOCK_TIMEOUT_S, MEMORY, Database, Repository, migrate_or_check
 from evalverse.store.annotation import AnnotationRepository
+from evalverse.store.browse import RunBrowseRepository
 from evalverse.store.humans import HumansRepository
 from evalverse.store.judgments import JudgmentRepository
 from evalverse.store.leaderboard import LeaderboardRepository
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from evalverse.store.bench import BenchRepository
 
 
-class Store(RunsRepository, RunLifecycleRepository, HumansRepository, JudgmentRepository, AnnotationRepository,
-            LeaderboardRepository):
+class Store(RunsRepository, RunLifecycleRepository, RunBrowseRepository, HumansRepository, JudgmentRepository,
+            AnnotationRepository, LeaderboardRepository):
     """Open with `Store.open(path)`, `Store.from_settings(settings)`, `Store.memory()` or
     `Store.open_or_memory(settings)` (the app only); close or use `with`."""
 

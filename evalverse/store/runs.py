@@ -20,7 +20,7 @@ _STATUSES = ("scored", "gated", "not_judged", "unparsed", "error")  # evalverse.
 RUN_COLUMNS = (
     "id, video_hash, judge_backend, judge_version, operator_versions, settings, settings_key, prompt, mode, "
     "started_at, finished_at, provenance, provenance_hash, owner_host, owner_pid, owner_start, heartbeat_at, "
-    "interrupted_at"
+    "interrupted_at, operators"
 )
 
 
@@ -54,7 +54,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
 
 def decode_run(row: dict[str, Any]) -> dict[str, Any]:
     """A stored eval_runs row with its JSON columns parsed and its lifecycle `status` added."""
-    for key in ("operator_versions", "settings", "provenance"):
+    for key in ("operator_versions", "settings", "provenance", "operators"):
         if key in row:
             row[key] = loads(row[key])
     row["status"] = run_status(row)
@@ -163,11 +163,14 @@ class RunsRepository(Repository):
             ).fetchone()
         return int(row[0])
 
-    def finish_run(self, run_id: int) -> None:
+    def finish_run(self, run_id: int, operators: dict[str, dict[str, Any]] | None = None) -> None:
+        """Close the run; `operators` ({name: {status, backend, seconds, cached, message}}) records what its
+        evidence operators did, so the stored run can be shown as it was diagnosed."""
         with self._write() as con:
             found = con.execute(
-                "UPDATE eval_runs SET finished_at = ?, heartbeat_at = ? WHERE id = ? RETURNING id",
-                [utc_now(), utc_now(), run_id],
+                "UPDATE eval_runs SET finished_at = ?, heartbeat_at = ?, operators = coalesce(?, operators) "
+                "WHERE id = ? RETURNING id",
+                [utc_now(), utc_now(), None if operators is None else dumps(operators), run_id],
             ).fetchall()
             if not found:
                 raise InputError(f"no evaluation run with id {run_id}")

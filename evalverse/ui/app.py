@@ -9,10 +9,12 @@ from typing import Any, Sequence
 import gradio as gr
 
 from evalverse.config import Settings
-from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, reward_api, taxonomy_tab
+from evalverse.ui import (about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, reward_api, runs_tab, styles,
+                          taxonomy_tab)
 from evalverse.ui.context import AppContext, open_context
+from evalverse.ui.shareable import Shareable
 
-TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
+TABS: tuple[ModuleType, ...] = (diagnose_tab, runs_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
 TITLE = "EvalVerse: judge AI-generated video the way a film crew would"
 
 CSS = """
@@ -30,10 +32,12 @@ footer { display: none !important; }
 def launch_options(settings: Settings | AppContext | None = None) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch()`: in Gradio 6 theme and CSS go there, not to Blocks(); with
     `settings`, Gradio's own upload limit too, so a file over the size limit is refused before it is stored."""
-    options: dict[str, Any] = {"theme": gr.themes.Soft(), "css": CSS}
+    options: dict[str, Any] = {"theme": gr.themes.Soft(), "css": CSS + styles.CSS}
     if settings is not None:
-        limits = (settings.settings if isinstance(settings, AppContext) else settings).limits
-        options["max_file_size"] = diagnose_tab.max_upload_bytes(limits)
+        s = settings.settings if isinstance(settings, AppContext) else settings
+        options["max_file_size"] = diagnose_tab.max_upload_bytes(s.limits)
+        if s.media_dir is not None:  # stored runs of media-folder clips play in the Runs tab's compare view
+            options["allowed_paths"] = [str(s.media_dir)]
     return options
 
 
@@ -48,10 +52,14 @@ def build_app(settings: Settings | AppContext, tabs: Sequence[ModuleType] = TABS
     with gr.Blocks(title="EvalVerse", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}")
         gr.HTML(banner_html(ctx.warnings), visible=bool(ctx.warnings), elem_id="ev-banner")
-        with gr.Tabs():
+        ctx.share = Shareable()  # the view kept in the page address (tab, filters, open run, compared pair)
+        with gr.Tabs(elem_id="ev-tabs") as tab_set:
             for tab in tabs:
-                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
+                name = tab.__name__.rsplit(".", 1)[-1]
+                with gr.Tab(tab.TITLE, id=name) as block:
                     _render_safely(tab, ctx)
+                ctx.share.tab(name.removesuffix("_tab"), block, name)
+        ctx.share.install(demo, tab_set)
         reward_api.register(ctx)  # JSON-in, JSON-out /reward (evalverse.reward over HTTP)
     demo.evalverse_context = ctx  # for tests and for closing the store on shutdown
     return demo

@@ -44,6 +44,7 @@ class AppContext:
     warnings: list[str] = field(default_factory=list)
     data: LeaderboardData = field(default_factory=LeaderboardData)
     _sources: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    share: Any | None = None  # evalverse.ui.shareable.Shareable: the view kept in the link (set by build_app)
 
     @property
     def dimension_order(self) -> list[str] | None:

@@ -13,8 +13,11 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from evalverse.ui import diagnose_session as session
-from evalverse.ui import diagnose_view as view
+from evalverse.ui import run_area, url_state
 from evalverse.ui.context import AppContext
+from evalverse.ui.progress import progress_html
+from evalverse.ui.run_view import Update
+from evalverse.ui.shareable import Shareable
 
 TITLE = "Diagnose"
 CONCURRENCY = 2  # diagnoses running at once; more requests wait in the queue (CPU-bound work)
@@ -47,19 +50,34 @@ def _models(ctx: AppContext) -> list[str]:
     return list(dict.fromkeys(frame["model"]))
 
 
+def outputs(up: Update, first: bool, url: str | None = None) -> tuple[Any, ...]:
+    """An update as the tab's outputs: progress, overview, cards, evidence, radar, report, url state."""
+    keep = gr.skip()
+    return (
+        up.progress,
+        up.overview if up.overview is not None else keep,
+        up.cards if up.cards is not None else keep,
+        up.evidence if up.evidence is not None else keep,
+        up.radar if up.radar is not None else (None if first else keep),
+        up.report_path if up.report_path is not None else (None if first else keep),
+        url_state.update(url, tab="diagnose", run=up.run_id) if url is not None and up.done and up.run_id else keep,
+    )
+
+
 def make_handler(ctx: AppContext) -> Callable[..., Iterator[tuple[Any, ...]]]:
-    """The streaming event handler; outputs: progress, cards, evidence, radar, report file."""
+    """The streaming event handler; outputs: progress, overview, cards, evidence, radar, report file, url state."""
 
     def diagnose(video: str | None = None, sample: str | None = None, media_file: str | None = None,
                  prompt: str | None = None, reference: str | None = None, mode: str = "t2v", judge: str = "evidence",
-                 compare_model: str | None = None, use_cache: bool = True) -> Iterator[tuple[Any, ...]]:
+                 compare_model: str | None = None, use_cache: bool = True,
+                 url: str | None = None) -> Iterator[tuple[Any, ...]]:
         try:
             path = session.choose_video(_path(video), sample, media_file, ctx.settings)
             compare = session.leaderboard_compare(ctx.data.frame, compare_model)
         except Exception as exc:  # noqa: BLE001
             from evalverse.ui.failsafe import describe
 
-            yield (view.progress_html("Cannot start", {}, error=describe(exc)), "", gr.skip(), None, None)
+            yield (progress_html("Cannot start", {}, error=describe(exc)), "", "", gr.skip(), None, None, gr.skip())
             return
         workdir = Path(tempfile.mkdtemp(prefix="evalverse-diagnose-"))
         first = True
@@ -67,17 +85,21 @@ def make_handler(ctx: AppContext) -> Callable[..., Iterator[tuple[Any, ...]]]:
                                         reference=_path(reference), mode=mode or "t2v", judge=judge or "evidence",
                                         use_cache=bool(use_cache), compare=compare, compare_name=compare_model,
                                         workdir=workdir):
-            keep = gr.skip()
-            yield (
-                up.progress,
-                up.cards if up.cards is not None else keep,
-                up.evidence if up.evidence is not None else keep,
-                up.radar if up.radar is not None else (None if first else keep),
-                up.report_path if up.report_path is not None else (None if first else keep),
-            )
+            yield outputs(up, first, url)
             first = False
 
     return diagnose
+
+
+def restore(ctx: AppContext, state: dict[str, str]) -> list[Any]:
+    """On page load: a stored run named by the link (`?tab=diagnose&run=ID`) is shown here, from the store."""
+    rid = url_state.run_id(state)
+    if state.get("tab") != "diagnose" or rid is None:
+        return [gr.skip()] * 6
+    last = None
+    for up in session.open_stored_run(ctx.store, ctx.taxonomy, rid, prefix="ev", progress_prefix="diagnose"):
+        last = up
+    return list(outputs(last, True)[:6]) if last is not None else [gr.skip()] * 6
 
 
 def _path(value: Any) -> str | None:
@@ -100,7 +122,6 @@ def render(ctx: AppContext) -> None:
     choices = session.judge_choices(settings)
     default_judge = next((c.name for c in choices if c.available), choices[0].name if choices else "evidence")
     media = session.list_media(settings.media_dir)
-    gr.HTML(f"<style>{view.CSS}</style>", padding=False)
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -134,16 +155,16 @@ def render(ctx: AppContext) -> None:
             use_cache = gr.Checkbox(value=True, label="Reuse a cached diagnosis of the same clip and settings")
             run = gr.Button("Diagnose", variant="primary", elem_id="diagnose-run")
         with gr.Column(scale=3):
-            progress = gr.HTML(view.progress_html("Choose a clip and press Diagnose", {}), elem_id="diagnose-progress")
-            cards = gr.HTML("", elem_id="diagnose-cards")
-            radar = gr.Plot(label="This clip's radar", elem_id="diagnose-radar")
-            report = gr.File(label="JSON report", interactive=False, elem_id="diagnose-report")
-            gr.Markdown("### Evidence")
-            evidence = gr.HTML(view.evidence_html({}), elem_id="diagnose-evidence")
+            area = run_area.build("diagnose", progress_html("Choose a clip and press Diagnose", {}), evidence_heading=True)
+    share = ctx.share or Shareable()  # a tab built outside build_app keeps its own (never restored)
+    outs = area.outputs
     run.click(
         make_handler(ctx),
-        inputs=[video, sample, media_file, prompt, reference, mode, judge, compare, use_cache],
-        outputs=[progress, cards, evidence, radar, report],
+        inputs=[video, sample, media_file, prompt, reference, mode, judge, compare, use_cache, share.url],
+        outputs=outs + [share.url],
         api_name="diagnose",
         concurrency_limit=CONCURRENCY,
     )
+    share.bind("sample", sample, lambda: [label for label, _ in session.list_samples()])
+    share.bind("media", media_file, lambda: session.list_media(settings.media_dir))
+    share.on_load(outs, lambda state: restore(ctx, state))
