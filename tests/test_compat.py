@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,3 +98,32 @@ def test_plain_import_fails_without_the_compat_module():
     if proc.returncode == 0:
         pytest.skip("torchvision imports natively here")
     assert "torchvision::nms" in proc.stderr
+
+
+@pytest.mark.slow
+def test_loading_yolo_leaves_pillow_able_to_say_a_file_is_not_an_image(tmp_path):
+    """Regression (CI): ultralytics replaces PIL.Image.open process-wide with one that pip-installs pi-heif
+    for files Pillow cannot identify; after YOLO loaded, the VLM judge's reference-picture check then died
+    with ModuleNotFoundError('pi_heif'). A fresh interpreter, so test order cannot hide it."""
+    if importlib.util.find_spec("ultralytics") is None:
+        pytest.skip("ultralytics is not installed")
+    not_an_image = tmp_path / "clip.mp4"
+    not_an_image.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    code = (
+        "from evalverse.compat.torchvision_cpu import ensure_torchvision; ensure_torchvision()\n"
+        "import sys\n"
+        "from PIL import Image, UnidentifiedImageError\n"
+        "from evalverse.compat.ultralytics_import import import_yolo\n"
+        "import ultralytics.utils.patches\n"  # imported the ordinary way first: the patch is in place
+        "import_yolo()\n"
+        "try:\n"
+        f"    Image.open({str(not_an_image)!r})\n"
+        "except UnidentifiedImageError:\n"
+        "    print('PILLOW-SAYS-NOT-AN-IMAGE')\n"
+        "print('PI_HEIF' if 'pi_heif' in sys.modules else 'NO-PI_HEIF')\n"
+    )
+    env = {"YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(tmp_path), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "PILLOW-SAYS-NOT-AN-IMAGE" in proc.stdout and "NO-PI_HEIF" in proc.stdout

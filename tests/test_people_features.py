@@ -136,7 +136,9 @@ def yolo_models_dir(tmp_path_factory) -> Path:
     import os
 
     os.environ.setdefault("YOLO_CONFIG_DIR", str(root / "ultralytics"))
-    from ultralytics import YOLO
+    from evalverse.compat.ultralytics_import import import_yolo
+
+    YOLO = import_yolo()
 
     import torch
 

@@ -201,8 +201,9 @@ def load_yolo(path: Path, settings: Settings):
             # ultralytics writes a settings file under the home directory and checks online unless told not to
             os.environ.setdefault("YOLO_OFFLINE", "1")
             os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))
-            from ultralytics import YOLO
+            from evalverse.compat.ultralytics_import import import_yolo
 
+            YOLO = import_yolo()
             _models[key] = YOLO(str(path))
         return _models[key]
 
