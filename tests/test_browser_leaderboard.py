@@ -111,7 +111,6 @@ def _wait_text(page, selector: str, wanted: list[str], timeout_s: float = 60) ->
 
 def test_leaderboard_tab(page, paper, artifacts_dir):
     _open_tab(page, "Leaderboard")
-    table = page.locator("#leaderboard-table")
     # every model, and the paper's cells ("machine / human"), are visible
     row = paper[(paper.model == "Seedance 2.0") & (paper.dimension == "Character")].iloc[0]
     _wait_text(page, "#leaderboard-table", [*paper["model"].unique(), f"{row.machine_win_ratio:.2f} / {row.human_win_ratio:.2f}"])

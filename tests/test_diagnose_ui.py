@@ -8,7 +8,6 @@ import re
 import threading
 from pathlib import Path
 
-import gradio as gr
 import pytest
 
 from evalverse.config import Settings

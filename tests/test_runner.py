@@ -12,7 +12,7 @@ import pytest
 
 from evalverse.errors import InputError, UnavailableError
 from evalverse.media.types import DecodedVideo, VideoMeta
-from evalverse.operators.base import EvidenceRecord, Operator, OperatorContext, OperatorSkipped
+from evalverse.operators.base import Operator, OperatorContext, OperatorSkipped
 from evalverse.operators.runner import params_key, plain, resolve_order, run_operators, iter_operators
 from evalverse.operators.results import Results
 from evalverse.registry import REGISTRY, Backend, register

@@ -9,11 +9,10 @@ self-review, no peeking) is decided above, in `evalverse.humans.service`; the st
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 import duckdb
-import pandas as pd
 
 from evalverse.errors import InputError
 from evalverse.store.base import Repository
