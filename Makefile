@@ -28,8 +28,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS)
 
+# The evidence benchmark (benchmarks/README.md); BENCH_ARGS=--quick for talk10 only.
 bench: $(STAMP)
-	$(PY) benchmarks/bench_evidence.py
+	$(PY) benchmarks/bench_evidence.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) test-artifacts

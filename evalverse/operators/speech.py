@@ -71,7 +71,7 @@ class SpeechOperator(Operator):
     description = ("Voice activity (Silero), transcript with language, segments and word timestamps (Whisper), "
                    "speaking rate in words per voiced minute and the share of the clip that is speech.")
     evidence_kind = "speech"
-    cost = 1.0  # CPU seconds per 10 s clip with speech, warm (benchmarks/bench_evidence.py)
+    cost = 0.97  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     threads = sm.WHISPER_THREADS  # CTranslate2 intra-op threads (Silero VAD runs on one)
     needs = ("audio",)
     results_model = SpeechResults
