@@ -17,8 +17,8 @@ none) and one full diagnosis with the evidence judge (time to the first and the 
 operator's seconds, the wall time of the whole evidence and its ratio to the ffmpeg decode, the CPU seconds the
 process spent (all threads), and the peak resident memory. With one worker the operators run one at a time,
 so each operator's CPU seconds are measured too; the table of operators comes from that row, and the
-operators' makespan at 1 and at N cores is computed from those CPU seconds with the scheduler's own rules
-(`cpu-bound wall`: what an unloaded machine would take, no contention counted).
+operators' makespan at 1 and at N cores is computed from those CPU seconds by the scheduler itself, running
+stand-ins that sleep that long (`cpu-bound wall`: what an unloaded machine would take, decode not included).
 
 Wall-clock times move with the machine's load (the CPU seconds much less): on a shared machine read the CPU
 columns, and take wall times on a quiet one.
@@ -140,14 +140,19 @@ def median_pass(passes: list[dict]) -> dict:
 def measure(path: Path, workers: int, reps: int, diagnose: bool) -> dict:
     """In this (fresh) process: the ffmpeg floor, a cold pass, `reps` warm passes, a diagnosis, peak memory."""
     from evalverse.config import Settings
-    from evalverse.models import loaded
+
+    try:
+        from evalverse.models.loaded import loads
+    except ImportError:  # a checkout from before the model cache (measuring an older commit with this script)
+        def loads() -> dict:
+            return {}
 
     settings = Settings.from_env().model_copy(update={"workers": workers})
     floor = ffmpeg_decode(path)
     cold = evidence_pass(path, settings)
-    loads_cold = sum(loaded.loads().values())
+    loads_cold = sum(loads().values())
     warm = [evidence_pass(path, settings) for _ in range(reps)]
-    loads_warm = sum(loaded.loads().values()) - loads_cold
+    loads_warm = sum(loads().values()) - loads_cold
     diag = diagnose_pass(path, settings) if diagnose else None
     from evalverse.media import probe_video
 
@@ -160,27 +165,36 @@ def measure(path: Path, workers: int, reps: int, diagnose: bool) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
-def makespan(cpu: dict[str, float], budget: int) -> float:
-    """Seconds the operators take at `budget` cores if each runs at the CPU seconds it used alone, scheduled by
-    the runner's order and the scheduler's rules (evalverse.operators.scheduler), nothing else on the machine."""
+def makespan(cpu: dict[str, float], budget: int, scale: float = 0.2) -> float:
+    """Seconds the operators take at `budget` cores if each runs for the CPU seconds it used alone and nothing
+    else runs on the machine: the real scheduler (evalverse.operators.scheduler) runs stand-ins that sleep that
+    long (times `scale`, with the declared costs scaled alike), so its own rules decide the order."""
+    from evalverse.operators.base import EvidenceRecord
     from evalverse.operators.runner import dependencies, get_operator, resolve_order
+    from evalverse.operators.scheduler import schedule
 
     order = [n for n in resolve_order(None) if n in cpu]
     needs = {n: [d for d in dependencies(get_operator(n)) if d in cpu] for n in order}
-    cores = {n: min(max(1, int(get_operator(n).threads)), budget) for n in order}
-    t, done, running, started = 0.0, {}, {}, set()
-    while len(done) < len(order):
-        for n in order:
-            if n in started or not all(d in done for d in needs[n]):
-                continue
-            if running and sum(cores[r] for r in running) + cores[n] > budget:
-                continue
-            running[n] = t + cpu[n] / cores[n]
-            started.add(n)
-        n = min(running, key=running.get)
-        t = running.pop(n)
-        done[n] = t
-    return round(t, 3)
+    threads = {n: int(get_operator(n).threads) for n in order}
+
+    def start(name):
+        def work():
+            time.sleep(cpu[name] * scale)
+            return EvidenceRecord(operator=name, version="0")
+        return work
+
+    extra: tuple = ()
+    try:
+        from evalverse.operators.runner import chain_lengths
+
+        extra = ({k: v * scale for k, v in chain_lengths(order, needs).items()},
+                 {n: float(get_operator(n).cost) * scale for n in order})
+    except ImportError:  # an older checkout: its scheduler takes the order alone
+        pass
+    t0 = time.perf_counter()
+    for _ in schedule(order, needs, threads, budget, start, lambda n, r: None, *extra):
+        pass
+    return round((time.perf_counter() - t0) / scale, 2)
 
 
 def run_child(path: Path, workers: int, reps: int, diagnose: bool) -> dict:

@@ -33,3 +33,28 @@ def test_after_warm_up_a_clip_loads_no_model(settings):
     assert before, "warm-up loaded nothing"
     run_operators(warm.tiny_clip(), settings, store=None, use_cache=False)
     assert loaded.loads() == before
+
+
+@pytest.mark.slow
+def test_two_diagnoses_at_once_get_the_answers_one_alone_gets(shared_media, settings):
+    """Kept models are lent one caller at a time (MediaPipe graphs, dlib) or safe to share (CTranslate2): two
+    clips analysed side by side in threads, as two Diagnose sessions in the app would, change nothing."""
+    import threading
+
+    from evalverse.media.decode import decode_video
+
+    video = decode_video(shared_media / "real_talking_man_suit_retalking1.mp4", settings)
+    names = ["faces", "people", "speech"]
+
+    def results():
+        recs = run_operators(video, settings, names, store=None, use_cache=False, workers=1)
+        return {n: recs[n].results for n in names}
+
+    alone = results()
+    together: list[dict] = []
+    threads = [threading.Thread(target=lambda: together.append(results())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(together) == 2 and all(r == alone for r in together)

@@ -165,7 +165,7 @@ def to_clip_time(transcript: "Transcript", chunks: list[Chunk]) -> "Transcript":
 
 # CTranslate2 intra-op threads per transcription. One: on this project's 2-core target the scheduler runs
 # speech beside the vision operators, and one thread per operator wastes no core on synchronisation
-# (measured: encode 0.57 CPU s with 1 thread, 0.63-0.77 with 2 or the default 4). The speech operator
+# (measured on talk10: encode 0.57-0.60 CPU s with 1 thread, 0.63-0.99 with 2 or the default 4). The speech operator
 # declares the same number as its `threads`.
 WHISPER_THREADS = 1
 
