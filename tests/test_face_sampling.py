@@ -114,3 +114,40 @@ def test_embedding_plan_one_per_second_per_track_first_ones_first_and_no_blips()
     for d in filled.detections[1:-1]:
         d.tracked = True
     assert [d.time for d in ft.embedding_plan([filled])] == [0.0, 1.0]  # filled faces are never embedded
+
+
+# ---- against every-frame detection on shared clips (slow) --------------------------------------------------
+
+def _same_face(a, b, interval_s: float) -> bool:
+    """Two track rows are the same face: same shot, starts and ends within one detector interval, centres
+    within half a face of each other (the face's side taken as the root of its area fraction)."""
+    half_face = 0.5 * max(a.area_fraction_mean, b.area_fraction_mean) ** 0.5
+    return (a.shot == b.shot and abs(a.start - b.start) <= interval_s + 1e-6 and abs(a.end - b.end) <= interval_s + 1e-6
+            and float(np.hypot(*(np.subtract(a.center_mean, b.center_mean)))) <= half_face)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["real_talking_man_suit_retalking1.mp4", "real_multishot_speech_bbc_documentary.mp4",
+                                  "ai_cogvideox_face_closeup.mp4"])
+def test_on_shared_clips_detecting_at_5_fps_keeps_every_face_that_every_frame_detection_sees(name, shared_media, settings):
+    """The trade stated for the reduced detector rate: the mesh (and so the mouth series lip-sync reads) is the
+    same, every face seen on more frames than one detector interval holds is found with the same span and place,
+    and nothing is found that every-frame detection does not see; only faces seen on fewer frames may go."""
+    from evalverse.media.decode import decode_video
+    from evalverse.operators.base import OperatorContext
+
+    video = decode_video(shared_media / name, settings)
+    reduced = FacesOperator().run(OperatorContext(video=video, settings=settings, backend="mediapipe"))
+    every = FacesOperator().run(OperatorContext(video=video, settings=settings, backend="mediapipe",
+                                                params={"detect_fps": FacesOperator.default_params["mesh_fps"]}))
+    assert every.frames_detected == every.frames_analysed == reduced.frames_analysed
+    assert reduced.frames_detected < every.frames_detected  # the detector really ran less
+    assert reduced.mouth_open_series == every.mouth_open_series and reduced.expression == every.expression
+    interval_s = 1.0 / FacesOperator.default_params["detect_fps"]
+    per_interval = round(FacesOperator.default_params["mesh_fps"] * interval_s)  # frames between two looks
+    lasting = lambda tracks: [t for t in tracks if t.n_detections > per_interval]  # noqa: E731
+    for t in lasting(every.tracks):
+        assert any(_same_face(t, r, interval_s) for r in reduced.tracks), (t, reduced.tracks)
+    for r in lasting(reduced.tracks):
+        assert any(_same_face(r, t, interval_s) for t in every.tracks), (r, every.tracks)
+    assert reduced.n_identities <= every.n_identities

@@ -232,3 +232,35 @@ def test_detecting_the_language_does_not_encode_the_window_twice(shared_media, s
     finally:
         model.model = inner
     assert detected.text == fixed.text and detected.words == fixed.words  # the reused window decodes the same
+
+
+@pytest.mark.slow
+def test_voiced_spans_of_a_long_clip_hear_the_words_the_whole_clip_gives_at_the_same_times(shared_media, settings):
+    """Two shared talking clips with 40 s of silence between them (53 s: two Whisper windows whole, one once
+    the silence is cut): the voiced-span transcription reads under half the audio, and the quoted words of
+    each part come back at the clip times transcribing the untouched audio gives them (within 0.1 s: five of
+    Whisper's 20 ms timestamp steps)."""
+    from evalverse.media.decode import decode_video
+
+    a, b = ("real_talking_man_suit_retalking1.mp4", "real_talking_woman_bluebg_retalking4.mp4")
+    parts = [np.asarray(decode_video(shared_media / c, settings).audio, np.float32) for c in (a, b)]
+    audio = np.concatenate([parts[0], np.zeros(40 * 16_000, np.float32), parts[1]])
+    b_start = (len(parts[0]) + 40 * 16_000) / 16_000
+    res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="faster_whisper_base"))
+    assert res.transcribed_s < 0.5 * res.duration_s
+    whole = sm.transcribe_faster_whisper(sm.assemble_base(settings.data_dir / "model-cache"), audio)
+
+    def when(words, quoted, lo, hi):
+        out = {}
+        for w in words:
+            word, start = (w.word, w.start) if hasattr(w, "word") else (w["word"], w["start"])
+            key = word.strip(" .,").lower()
+            if lo <= start <= hi:
+                out.setdefault(next((q for q in quoted if key.startswith(q)), None), start)
+        out.pop(None, None)
+        return out
+
+    for clip, lo, hi in ((a, 0.0, len(parts[0]) / 16_000), (b, b_start - 1.0, res.duration_s)):
+        spans, untouched = when(res.words, QUOTED[clip], lo, hi), when(whole.words, QUOTED[clip], lo, hi)
+        assert set(spans) == set(untouched) == set(QUOTED[clip]), (clip, spans, untouched)
+        assert all(abs(spans[q] - untouched[q]) <= 0.1 for q in spans), (clip, spans, untouched)
