@@ -21,7 +21,9 @@ operators' makespan at 1 and at N cores is computed from those CPU seconds by th
 stand-ins that sleep that long (`cpu-bound wall`: what an unloaded machine would take, decode not included).
 
 Wall-clock times move with the machine's load (the CPU seconds much less): on a shared machine read the CPU
-columns, and take wall times on a quiet one.
+columns, and take wall times on a quiet one. The report starts with the conditions (date, commit, CPUs, load
+average at start and end, the command); `--out` (and `make bench`, to benchmarks/results/latest.json) saves
+the full JSON with them.
 """
 from __future__ import annotations
 
@@ -207,6 +209,27 @@ def run_child(path: Path, workers: int, reps: int, diagnose: bool) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def git_commit() -> str | None:
+    """The measured checkout's commit, with "+dirty" when it has uncommitted changes (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=REPO).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def conditions(report: dict) -> str:
+    """One line saying where and how the figures were taken: wall times are only comparable under like load."""
+    m = report["machine"]
+    load = lambda la: " / ".join(f"{x:.2f}" for x in la)  # noqa: E731
+    return (f"{report['started']}, commit {report['commit']}, {m['cpus']} CPUs, Python {m['python']}; load average "
+            f"(1/5/15 min) {load(m['load_avg_at_start'])} at start, {load(m['load_avg_at_end'])} at end; "
+            f"command: {report['command']}")
+
+
 def tables(rows: list[dict]) -> str:
     """Markdown: one row per clip and worker count; per-operator CPU and wall by clip; growth with duration/size."""
     head = ["clip", "size", "s", "workers", "ffmpeg s", "decode s", "cold wall s", "warm wall s", "warm/ffmpeg",
@@ -219,8 +242,8 @@ def tables(rows: list[dict]) -> str:
             r["clip"], f"{r['size'][0]}x{r['size'][1]}", f"{r['duration_s']:.0f}", str(r["workers"]),
             f"{r['ffmpeg']['wall_s']:.2f}", f"{w['decode_s']:.2f}", f"{r['cold']['evidence_wall_s']:.2f}",
             f"{w['evidence_wall_s']:.2f}", str(r["warm_over_ffmpeg"]), f"{w['cpu_s']:.2f}",
-            f"{ideal['1']:.2f} / {ideal['N']:.2f}" if ideal else "", f"{d.get('first_card_s', float('nan')):.2f}",
-            f"{d.get('total_s', float('nan')):.2f}", f"{r['peak_rss_mb']:.0f}",
+            f"{ideal['1']:.2f} / {ideal['N']:.2f}" if ideal else "",
+            f"{d['first_card_s']:.2f}" if d else "—", f"{d['total_s']:.2f}" if d else "—", f"{r['peak_rss_mb']:.0f}",
             f"{r['model_loads']['cold']}/{r['model_loads']['warm']}"]) + " |")
     single = {r["clip"]: r for r in rows if r["workers"] == 1}
     if single:
@@ -268,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(measure(args.measure, workers[0], max(1, args.reps), not args.no_diagnose)))
         return 0
-    rows = []
+    rows, load_at_start, began = [], os.getloadavg(), time.strftime("%Y-%m-%d %H:%M:%S %z")
     with tempfile.TemporaryDirectory(prefix="evalverse-bench-") as tmp:
         paths = [args.clip] if args.clip else [make_clip(n.strip(), Path(tmp)) for n in args.clips.split(",") if n.strip()]
         for path in paths:
@@ -282,10 +305,13 @@ def main(argv: list[str] | None = None) -> int:
             cpu = {op: o["cpu_s"] for op, o in one["warm"]["operators"].items() if "cpu_s" in o}
             r["cpu_bound_wall_s"] = {"1": makespan(cpu, 1), "N": makespan(cpu, n)}
     report = {"machine": {"python": platform.python_version(), "cpus": n, "platform": platform.platform(),
-                          "load_avg_at_end": os.getloadavg()}, "rows": rows}
+                          "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
+              "command": " ".join([Path(sys.executable).name, "benchmarks/bench_evidence.py", *(argv or sys.argv[1:])]),
+              "commit": git_commit(), "started": began, "rows": rows}
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2) if args.json else tables(rows))
+    print(json.dumps(report, indent=2) if args.json else conditions(report) + "\n\n" + tables(rows))
     return 0
 
 
