@@ -28,8 +28,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS)
 
+# The evidence benchmark (benchmarks/README.md); BENCH_ARGS=--quick for talk10 only. Prints the tables and
+# saves the full report (with the load average and commit) to BENCH_OUT.
+BENCH_OUT ?= benchmarks/results/latest.json
 bench: $(STAMP)
-	$(PY) benchmarks/bench_evidence.py
+	$(PY) benchmarks/bench_evidence.py --out $(BENCH_OUT) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) test-artifacts

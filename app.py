@@ -1,11 +1,13 @@
 """Start the EvalVerse leaderboard app: `python app.py` (or `make run`).
 
 Settings come from the environment (EVALVERSE_DB, EVALVERSE_DATA, ...); host and port from
-GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
+GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (default 7860). Once the page is served, the
+operators' models load in the background (evalverse.operators.warm), so the first diagnosis is a warm one.
 """
 from __future__ import annotations
 
 import os
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,8 +24,17 @@ def main() -> None:
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        prevent_thread_lock=True,
         **launch_options(settings),  # includes the upload size limit
     )
+    threading.Thread(target=_warm_up, args=(settings,), name="evalverse-warm-up", daemon=True).start()
+    demo.block_thread()
+
+
+def _warm_up(settings) -> None:
+    from evalverse.operators.warm import warm_up
+
+    warm_up(settings)
 
 
 if __name__ == "__main__":

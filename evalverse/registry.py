@@ -7,9 +7,10 @@ heavy is imported to answer "is it available": probes look for modules and files
 from __future__ import annotations
 
 import importlib.util
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable, Literal, TypeVar
+from typing import Callable, ClassVar, Iterable, Iterator, Literal, TypeVar
 
 from evalverse.config import Settings
 
@@ -111,6 +112,19 @@ class Registry:
             raise ValueError(f"a {cls.kind} named {cls.name!r} is already registered")
         self._items[key] = cls
         return cls
+
+    @contextmanager
+    def registered(self, *classes: type[Component]) -> Iterator[None]:
+        """Register `classes` for the duration of the block, then remove them (tests' fake components, so
+        no other test that asks for "every operator" meets them)."""
+        added = [c for c in classes if self._items.get((c.kind, c.name)) is not c]
+        for cls in added:
+            self.register(cls)
+        try:
+            yield
+        finally:
+            for cls in added:
+                self._items.pop((cls.kind, cls.name), None)
 
     def get(self, kind: Kind, name: str) -> type[Component]:
         try:

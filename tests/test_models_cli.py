@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from evalverse.errors import UnavailableError
 from evalverse.models import ModelEntry, get_entry, load_manifest, pull
-from evalverse.registry import REGISTRY, Backend, register
+from evalverse.operators.base import Operator
+from evalverse.operators.results import Results
+from evalverse.registry import REGISTRY, Backend
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused at once
 
@@ -148,21 +150,32 @@ def _never(settings) -> str:
     return "needs a thing that is never here"
 
 
-if "_mc_missing" not in REGISTRY.names("operator"):
-    from evalverse.operators.base import Operator
-    from evalverse.operators.results import Results
+_FAKES: list = []
 
-    @register
-    class _McMissing(Operator):
-        name = "_mc_missing"
-        version = "1"
-        description = "test: never available"
-        evidence_kind = "features"
-        results_model = Results
-        backends = (Backend("only", "nowhere", "MIT", probe=_never, fix="do the thing"),)
 
-        def run(self, ctx):  # pragma: no cover
-            return {}
+def _fake(cls):
+    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
+    _FAKES.append(cls)
+    return cls
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fake_operators_registered():
+    with REGISTRY.registered(*_FAKES):
+        yield
+
+
+@_fake
+class _McMissing(Operator):
+    name = "_mc_missing"
+    version = "1"
+    description = "test: never available"
+    evidence_kind = "features"
+    results_model = Results
+    backends = (Backend("only", "nowhere", "MIT", probe=_never, fix="do the thing"),)
+
+    def run(self, ctx):  # pragma: no cover
+        return {}
 
 
 def test_doctor_reports_backends_and_fixes(monkeypatch, tmp_path):

@@ -15,7 +15,7 @@ from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators.base import Operator, OperatorContext, OperatorSkipped
 from evalverse.operators.runner import params_key, plain, resolve_order, run_operators, iter_operators
 from evalverse.operators.results import Results
-from evalverse.registry import REGISTRY, Backend, register
+from evalverse.registry import REGISTRY, Backend
 
 CALLS: list[str] = []
 
@@ -73,106 +73,120 @@ class _Base(Operator):
     backends = (Backend("fast", "none", "none", probe=_always),)
 
 
-if "_rt_root" not in REGISTRY.names("operator"):
-    @register
-    class RtRoot(_Base):
-        name = "_rt_root"
-        default_params = {"k": 2}
-        results_model = RootResults
-        cost = 5.0
+_FAKES: list = []
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            CALLS.append(self.name)
-            time.sleep(0.02)
-            return {"n": int(len(ctx.video.frames)) * ctx.params["k"], "arr": np.arange(3), "bad": float("nan")}
 
-    @register
-    class RtChild(_Base):
-        name = "_rt_child"
-        needs = ("frames", "_rt_root")
-        results_model = ChildResults
+def _fake(cls):
+    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
+    _FAKES.append(cls)
+    return cls
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            CALLS.append(self.name)
-            return {"double": (ctx.evidence["_rt_root"].value("n") or 0) * 2, "backend": ctx.backend}
 
-    @register
-    class RtBoom(_Base):
-        name = "_rt_boom"
+@pytest.fixture(autouse=True, scope="module")
+def _fake_operators_registered():
+    with REGISTRY.registered(*_FAKES):
+        yield
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            CALLS.append(self.name)
-            raise ZeroDivisionError("division by zero\nsecond line")
 
-    @register
-    class RtNoWeights(_Base):
-        name = "_rt_noweights"
-        backends = (Backend("big", "hub", "MIT", probe=_never, fix="evalverse models pull big"),
-                    Backend("tiny", "hub", "MIT", files=("tiny/never.bin",), fix="evalverse models pull tiny"))
+@_fake
+class RtRoot(_Base):
+    name = "_rt_root"
+    default_params = {"k": 2}
+    results_model = RootResults
+    cost = 5.0
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            CALLS.append(self.name)
-            return {}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        CALLS.append(self.name)
+        time.sleep(0.02)
+        return {"n": int(len(ctx.video.frames)) * ctx.params["k"], "arr": np.arange(3), "bad": float("nan")}
 
-    @register
-    class RtFallback(_Base):
-        name = "_rt_fallback"
-        results_model = UsedResults
-        backends = (Backend("big", "hub", "MIT", probe=_never), Backend("small", "none", "none"))
+@_fake
+class RtChild(_Base):
+    name = "_rt_child"
+    needs = ("frames", "_rt_root")
+    results_model = ChildResults
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            return {"used": ctx.backend}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        CALLS.append(self.name)
+        return {"double": (ctx.evidence["_rt_root"].value("n") or 0) * 2, "backend": ctx.backend}
 
-    @register
-    class RtExpected(_Base):
-        name = "_rt_expected"
+@_fake
+class RtBoom(_Base):
+    name = "_rt_boom"
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            if ctx.params.get("skip"):
-                raise OperatorSkipped("the audio is digitally silent")
-            if ctx.params.get("input"):
-                raise InputError("clip too short for this")
-            raise UnavailableError("model file x missing; fix: evalverse models pull x")
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        CALLS.append(self.name)
+        raise ZeroDivisionError("division by zero\nsecond line")
 
-    @register
-    class RtAudio(_Base):
-        name = "_rt_audio"
-        needs = ("audio",)
-        results_model = SamplesResults
+@_fake
+class RtNoWeights(_Base):
+    name = "_rt_noweights"
+    backends = (Backend("big", "hub", "MIT", probe=_never, fix="evalverse models pull big"),
+                Backend("tiny", "hub", "MIT", files=("tiny/never.bin",), fix="evalverse models pull tiny"))
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            return {"samples": int(len(ctx.video.audio))}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        CALLS.append(self.name)
+        return {}
 
-    @register
-    class RtPartial(_Base):
-        name = "_rt_partial"
-        results_model = XResults
+@_fake
+class RtFallback(_Base):
+    name = "_rt_fallback"
+    results_model = UsedResults
+    backends = (Backend("big", "hub", "MIT", probe=_never), Backend("small", "none", "none"))
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            return {"partial": True, "message": "only half", "x": 1}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        return {"used": ctx.backend}
 
-    @register
-    class RtSkips(_Base):
-        name = "_rt_skips"
+@_fake
+class RtExpected(_Base):
+    name = "_rt_expected"
 
-        def run(self, ctx: OperatorContext) -> dict[str, Any]:
-            return {"skipped": True, "message": "audio is digitally silent"}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        if ctx.params.get("skip"):
+            raise OperatorSkipped("the audio is digitally silent")
+        if ctx.params.get("input"):
+            raise InputError("clip too short for this")
+        raise UnavailableError("model file x missing; fix: evalverse models pull x")
 
-    @register
-    class RtCycleA(_Base):
-        name = "_rt_cycle_a"
-        needs = ("_rt_cycle_b",)
+@_fake
+class RtAudio(_Base):
+    name = "_rt_audio"
+    needs = ("audio",)
+    results_model = SamplesResults
 
-        def run(self, ctx):  # pragma: no cover - never runs
-            return {}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        return {"samples": int(len(ctx.video.audio))}
 
-    @register
-    class RtCycleB(_Base):
-        name = "_rt_cycle_b"
-        needs = ("_rt_cycle_a",)
+@_fake
+class RtPartial(_Base):
+    name = "_rt_partial"
+    results_model = XResults
 
-        def run(self, ctx):  # pragma: no cover - never runs
-            return {}
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        return {"partial": True, "message": "only half", "x": 1}
+
+@_fake
+class RtSkips(_Base):
+    name = "_rt_skips"
+
+    def run(self, ctx: OperatorContext) -> dict[str, Any]:
+        return {"skipped": True, "message": "audio is digitally silent"}
+
+@_fake
+class RtCycleA(_Base):
+    name = "_rt_cycle_a"
+    needs = ("_rt_cycle_b",)
+
+    def run(self, ctx):  # pragma: no cover - never runs
+        return {}
+
+@_fake
+class RtCycleB(_Base):
+    name = "_rt_cycle_b"
+    needs = ("_rt_cycle_a",)
+
+    def run(self, ctx):  # pragma: no cover - never runs
+        return {}
 
 
 class DictStore:
@@ -406,15 +420,15 @@ def test_downstream_cache_depends_on_upstream_success(settings):
 
 def test_results_that_do_not_fit_the_model_are_an_error_naming_the_field(settings):
     """A renamed or unexpected key fails at its source, not silently downstream."""
-    if "_rt_renamed" not in REGISTRY.names("operator"):
-        @register
-        class RtRenamed(_Base):
-            name = "_rt_renamed"
-            results_model = XResults
+    class RtRenamed(_Base):
+        name = "_rt_renamed"
+        results_model = XResults
 
-            def run(self, ctx):
-                return {"x": 1, "x_renamed": 2}
-    rec = run_operators(make_video(), settings, names=["_rt_renamed"])["_rt_renamed"]
+        def run(self, ctx):
+            return {"x": 1, "x_renamed": 2}
+
+    with REGISTRY.registered(RtRenamed):
+        rec = run_operators(make_video(), settings, names=["_rt_renamed"])["_rt_renamed"]
     assert rec.status == "error" and "x_renamed" in rec.message and "XResults" in rec.message
 
 
@@ -434,3 +448,16 @@ def test_ready_operators_run_cheapest_first():
     order = resolve_order(["_rt_root", "_rt_fallback", "_rt_audio"])
     assert order == ["_rt_fallback", "_rt_audio", "_rt_root"]
     assert resolve_order(["_rt_child", "_rt_fallback"]) == ["_rt_fallback", "_rt_root", "_rt_child"]
+
+
+def test_a_modules_fake_operators_leave_the_registry_when_its_tests_end():
+    """Fakes registered by a test module stay out of "every operator" for other modules (warm-up, the
+    pipeline's default set): REGISTRY.registered removes what it added, and only that."""
+    before = set(REGISTRY.names("operator"))
+
+    class RtTemporary(_Base):
+        name = "_rt_temporary"
+
+    with REGISTRY.registered(RtTemporary, *_FAKES):
+        assert "_rt_temporary" in REGISTRY.names("operator")
+    assert set(REGISTRY.names("operator")) == before

@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators.base import EvidenceRecord, Operator
 from evalverse.operators.results import Results
 from evalverse.operators.runner import run_operators, iter_operators
 from evalverse.operators.scheduler import schedule
-from evalverse.registry import REGISTRY, Backend, register
+from evalverse.registry import REGISTRY, Backend
 
 BARRIER = threading.Barrier(2, timeout=3)
 ACTIVE = {"now": 0, "max": 0}
@@ -48,43 +49,57 @@ class _Op(Operator):
     backends = (Backend("x", "none", "none"),)
 
 
-if "_sc_left" not in REGISTRY.names("operator"):
-    @register
-    class Left(_Op):
-        name = "_sc_left"
+_FAKES: list = []
 
-        def run(self, ctx):  # meets Right at the barrier: only possible when both run at once
-            return _track(lambda: {"value": BARRIER.wait()})
 
-    @register
-    class Right(_Op):
-        name = "_sc_right"
+def _fake(cls):
+    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
+    _FAKES.append(cls)
+    return cls
 
-        def run(self, ctx):
-            return _track(lambda: {"value": BARRIER.wait()})
 
-    @register
-    class After(_Op):
-        name = "_sc_after"
-        needs = ("frames", "_sc_left", "_sc_right")
+@pytest.fixture(autouse=True, scope="module")
+def _fake_operators_registered():
+    with REGISTRY.registered(*_FAKES):
+        yield
 
-        def run(self, ctx):
-            return {"value": 10 + ctx.evidence["_sc_left"].value("value") + ctx.evidence["_sc_right"].value("value")}
 
-    @register
-    class Wide(_Op):
-        name = "_sc_wide"
-        threads = 2
+@_fake
+class Left(_Op):
+    name = "_sc_left"
 
-        def run(self, ctx):
-            return _track(lambda: {"value": 7})
+    def run(self, ctx):  # meets Right at the barrier: only possible when both run at once
+        return _track(lambda: {"value": BARRIER.wait()})
 
-    @register
-    class Narrow(_Op):
-        name = "_sc_narrow"
+@_fake
+class Right(_Op):
+    name = "_sc_right"
 
-        def run(self, ctx):
-            return _track(lambda: {"value": 3})
+    def run(self, ctx):
+        return _track(lambda: {"value": BARRIER.wait()})
+
+@_fake
+class After(_Op):
+    name = "_sc_after"
+    needs = ("frames", "_sc_left", "_sc_right")
+
+    def run(self, ctx):
+        return {"value": 10 + ctx.evidence["_sc_left"].value("value") + ctx.evidence["_sc_right"].value("value")}
+
+@_fake
+class Wide(_Op):
+    name = "_sc_wide"
+    threads = 2
+
+    def run(self, ctx):
+        return _track(lambda: {"value": 7})
+
+@_fake
+class Narrow(_Op):
+    name = "_sc_narrow"
+
+    def run(self, ctx):
+        return _track(lambda: {"value": 3})
 
 
 def test_independent_operators_run_at_the_same_time(settings):
@@ -145,3 +160,38 @@ def test_every_registered_operator_can_be_scheduled():
     seen = [(k, n) for k, n, _ in schedule(order, needs, {}, 2, lambda n: EvidenceRecord(operator=n, version="1"),
                                             lambda n, r: None)]
     assert {n for k, n in seen if k == "done"} == set(order)
+
+
+def _starts(order, needs, costs, budget, with_chains=True):
+    chains: dict[str, float] = {}
+    for n in reversed(order):
+        chains[n] = costs[n] + max((chains[m] for m in order if n in needs.get(m, ())), default=0.0)
+    extra = (chains, costs) if with_chains else ()
+    events = schedule(order, needs, {}, budget, lambda n: (lambda: EvidenceRecord(operator=n, version="1")),
+                      lambda n, r: None, *extra)
+    return [n for k, n, _ in events if k == "start"]
+
+
+def test_cheap_operators_go_first_while_the_longest_chain_has_slack():
+    # one core: the rest of the work (4.0 + 2.5) always outlasts the chain long -> tail (2.5), so order decides
+    order, needs = ["c1", "c2", "c3", "c4", "long", "tail"], {"tail": ["long"]}
+    costs = {"c1": 1.0, "c2": 1.0, "c3": 1.0, "c4": 1.0, "long": 2.0, "tail": 0.5}
+    assert _starts(order, needs, costs, 1) == order
+
+
+def test_the_longest_chain_starts_first_when_it_outlasts_the_rest_spread_over_the_cores():
+    order, needs = ["c1", "c2", "long", "tail"], {"tail": ["long"]}
+    costs = {"c1": 0.1, "c2": 0.1, "long": 2.0, "tail": 0.5}  # 2.7 of work over 2 cores: 1.35 < 2.5
+    assert _starts(order, needs, costs, 2)[0] == "long"
+    assert _starts(order, needs, costs, 2, with_chains=False)[:3] == ["c1", "c2", "long"]  # without: order alone
+
+
+def test_chain_lengths_add_the_costs_of_what_waits():
+    from evalverse.operators.runner import chain_lengths, dependencies, get_operator, resolve_order
+
+    order = resolve_order(["lipsync"])
+    lengths = chain_lengths(order, {n: dependencies(get_operator(n)) for n in order})
+    cost = {n: get_operator(n).cost for n in order}
+    assert lengths["lipsync"] == cost["lipsync"]
+    assert lengths["faces"] == cost["faces"] + cost["lipsync"]
+    assert lengths["shots"] == cost["shots"] + lengths["faces"]

@@ -176,3 +176,91 @@ def test_japanese_clip_is_detected_as_japanese(shared_media, settings):
     video = decode_video(shared_media / "ai_sadtalker_talking_speech_japanese.mp4", settings)
     res = SpeechOperator().run(OperatorContext(video=video, settings=settings, backend="faster_whisper_base"))
     assert res.language == "ja" and res.transcript
+
+
+# ---- voiced spans only ------------------------------------------------------------------------------------
+
+def test_a_short_clip_is_transcribed_whole_whatever_its_silences():
+    # under 30 s, cutting silence saves no Whisper window: the untouched audio is transcribed
+    assert sm.voiced_chunks([(1.0, 2.0), (12.0, 13.0)], 20.0) == [sm.Chunk(0.0, 20.0, 0.0)]
+    assert sm.voiced_chunks([], 20.0) == []
+
+
+def test_long_silences_are_cut_when_that_saves_a_window_and_times_come_back_to_the_clip():
+    vad = [(2.0, 10.0), (10.5, 20.0), (70.0, 80.0)]  # 90 s clip: 3 windows whole, 1 when the silence goes
+    chunks = sm.voiced_chunks(vad, 90.0, pad_s=1.0, join_gap_s=1.0)
+    assert chunks == [sm.Chunk(1.0, 21.0, 0.0), sm.Chunk(69.0, 81.0, 20.0)]
+    audio = np.arange(90 * 100, dtype=np.float32)  # 100 Hz "audio" whose samples are their own index
+    joined = sm.join_chunks(audio, 100, chunks)
+    assert len(joined) == 3200 and joined[0] == 100 and joined[2000] == 6900
+    tr = sm.Transcript("a b", "en", 0.9,
+                       segments=[{"start": 0.5, "end": 19.5, "text": "a"}, {"start": 20.2, "end": 25.0, "text": "b"}],
+                       words=[{"word": "a", "start": 3.0, "end": 3.5}, {"word": "b", "start": 20.5, "end": 21.0},
+                              {"word": "c", "start": 19.9, "end": 20.3}])  # "c" straddles the join: its middle decides
+    back = sm.to_clip_time(tr, chunks)
+    assert [(w["start"], w["end"]) for w in back.words] == [(4.0, 4.5), (69.5, 70.0), (69.0, 69.3)]
+    assert [(s["start"], s["end"]) for s in back.segments] == [(1.5, 20.5), (69.2, 74.0)]
+
+
+@pytest.mark.slow
+def test_detecting_the_language_does_not_encode_the_window_twice(shared_media, settings):
+    from evalverse.media.decode import decode_video
+
+    audio = np.asarray(decode_video(shared_media / "real_talking_man_suit_retalking1.mp4", settings).audio)
+    model_dir = sm.assemble_base(settings.data_dir / "model-cache")
+    model = sm.faster_whisper_model(model_dir)
+
+    class Counting:  # stands in for the CTranslate2 model, counting encoder passes
+        def __init__(self, inner):
+            self.inner, self.encodes = inner, 0
+
+        def encode(self, *args, **kwargs):
+            self.encodes += 1
+            return self.inner.encode(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    inner = model.model
+    model.model = counting = Counting(inner)
+    try:
+        detected = sm.transcribe_faster_whisper(model_dir, audio)  # 6 s: one window, language detected
+        assert counting.encodes == 1 and detected.language == "en"
+        counting.encodes = 0
+        fixed = sm.transcribe_faster_whisper(model_dir, audio, language="en")
+        assert counting.encodes == 1
+    finally:
+        model.model = inner
+    assert detected.text == fixed.text and detected.words == fixed.words  # the reused window decodes the same
+
+
+@pytest.mark.slow
+def test_voiced_spans_of_a_long_clip_hear_the_words_the_whole_clip_gives_at_the_same_times(shared_media, settings):
+    """Two shared talking clips with 40 s of silence between them (53 s: two Whisper windows whole, one once
+    the silence is cut): the voiced-span transcription reads under half the audio, and the quoted words of
+    each part come back at the clip times transcribing the untouched audio gives them (within 0.1 s: five of
+    Whisper's 20 ms timestamp steps)."""
+    from evalverse.media.decode import decode_video
+
+    a, b = ("real_talking_man_suit_retalking1.mp4", "real_talking_woman_bluebg_retalking4.mp4")
+    parts = [np.asarray(decode_video(shared_media / c, settings).audio, np.float32) for c in (a, b)]
+    audio = np.concatenate([parts[0], np.zeros(40 * 16_000, np.float32), parts[1]])
+    b_start = (len(parts[0]) + 40 * 16_000) / 16_000
+    res = SpeechOperator().run(OperatorContext(video=audio_video(audio), settings=settings, backend="faster_whisper_base"))
+    assert res.transcribed_s < 0.5 * res.duration_s
+    whole = sm.transcribe_faster_whisper(sm.assemble_base(settings.data_dir / "model-cache"), audio)
+
+    def when(words, quoted, lo, hi):
+        out = {}
+        for w in words:
+            word, start = (w.word, w.start) if hasattr(w, "word") else (w["word"], w["start"])
+            key = word.strip(" .,").lower()
+            if lo <= start <= hi:
+                out.setdefault(next((q for q in quoted if key.startswith(q)), None), start)
+        out.pop(None, None)
+        return out
+
+    for clip, lo, hi in ((a, 0.0, len(parts[0]) / 16_000), (b, b_start - 1.0, res.duration_s)):
+        spans, untouched = when(res.words, QUOTED[clip], lo, hi), when(whole.words, QUOTED[clip], lo, hi)
+        assert set(spans) == set(untouched) == set(QUOTED[clip]), (clip, spans, untouched)
+        assert all(abs(spans[q] - untouched[q]) <= 0.1 for q in spans), (clip, spans, untouched)

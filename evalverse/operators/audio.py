@@ -100,7 +100,7 @@ class AudioOperator(Operator):
         "tempo and beats (autocorrelation + dynamic programming), cut-to-beat alignment against chance."
     )
     evidence_kind: ClassVar[str] = "audio"
-    cost = 0.03  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.02  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs: ClassVar[tuple[str, ...]] = ("audio", "shots", "speech")  # speech: its voice-activity ratio decides speech_share
     results_model = AudioResults
     backends: ClassVar[tuple[Backend, ...]] = (

@@ -96,8 +96,9 @@ class Operator(Component):
     needs: ClassVar[tuple[str, ...]] = ("frames",)  # "frames", "audio", or names of other operators
     default_params: ClassVar[dict[str, Any]] = {}
     results_model: ClassVar[type[Results]]
-    # Relative cost (seconds per 10 s of 720p video on 2 cores, benchmarks/bench_evidence.py): among the
-    # operators whose needs are met, cheaper ones run first so the first dimensions are judged early.
+    # Cost: CPU seconds on the benchmark's talk10 clip (10 s of 720p with faces and speech), warm, operators
+    # one at a time (benchmarks/bench_evidence.py). Among the operators whose needs are met, cheaper ones run
+    # first so the first dimensions are judged early; the longest chain of costs is started first (scheduler).
     cost: ClassVar[float] = 1.0
     threads: ClassVar[int] = 1  # cores it keeps busy while it runs (the scheduler's CPU budget counts these)
     required: ClassVar[tuple[str, ...]] = (*Component.required, "evidence_kind", "results_model")

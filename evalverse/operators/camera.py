@@ -218,7 +218,7 @@ class CameraOperator(Operator):
         "and a dominant label per shot, shake (high-frequency trajectory residual), smoothness, dynamic degree."
     )
     evidence_kind: ClassVar[str] = "camera"
-    cost = 0.33  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.54  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = CameraResults
     backends: ClassVar[tuple[Backend, ...]] = (

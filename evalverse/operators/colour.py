@@ -234,7 +234,7 @@ class ColourOperator(Operator):
         "Hasler–Süsstrunk colourfulness, mean saturation, RMS contrast, grayscale flag, palette consistency across shots."
     )
     evidence_kind: ClassVar[str] = "colour"
-    cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.15  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = ColourResults
     backends: ClassVar[tuple[Backend, ...]] = (

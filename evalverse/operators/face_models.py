@@ -6,12 +6,15 @@ Frames come in as RGB uint8 (the media layer's convention); InsightFace wants BG
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from evalverse.errors import UnavailableError
+from evalverse.models import loaded
 from evalverse.operators.face_tracking import Detection, IdentityMetric
 from evalverse.registry import package_file
 
@@ -66,6 +69,12 @@ class InsightFaceModels:
         size = int(self.recogniser.input_size[0])
         aligned = face_align.norm_crop(bgr, landmark=np.asarray(kps, np.float32), image_size=size)
         return np.asarray(self.recogniser.get_feat(aligned), float).ravel()
+
+
+def insightface_models(det_path: Path, rec_path: Path | None, root: Path | None = None) -> InsightFaceModels:
+    """`load_insightface`, loaded once per process (ONNX Runtime sessions may run from several threads)."""
+    return loaded.shared(("insightface", str(det_path), str(rec_path)),
+                         lambda: load_insightface(det_path, rec_path, root=root))
 
 
 def load_insightface(det_path: Path, rec_path: Path | None, root: Path | None = None,
@@ -136,10 +145,31 @@ class MediapipeFaces:
             out.append(pts)
         return out
 
+    def reset(self) -> None:
+        """Forget the mesh's tracking state (the next frame is treated as the first of a new clip)."""
+        if self._mesh is not None:
+            self._mesh.reset()
+
     def close(self) -> None:
         self._detector.close()
         if self._mesh is not None:
             self._mesh.close()
+
+
+@contextmanager
+def mediapipe_faces(min_confidence: float = 0.5, mesh: bool = True) -> Iterator[MediapipeFaces]:
+    """MediaPipe face detection + mesh kept loaded across clips: one caller at a time per instance (the
+    graphs carry stream state), reset on lending so every clip starts as on a fresh graph."""
+    with loaded.borrowed(("mediapipe_faces", float(min_confidence), bool(mesh)),
+                         lambda: MediapipeFaces(min_confidence=min_confidence, mesh=mesh)) as faces:
+        faces.reset()
+        yield faces
+
+
+def dlib_embedder():
+    """The dlib recogniser kept loaded across clips, lent to one caller at a time (a dlib network keeps
+    working buffers, so two threads must not share one)."""
+    return loaded.borrowed("dlib_resnet_v1", DlibEmbedder)
 
 
 # ---- dlib ----------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class Detection:
     score: float
     kps: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    tracked: bool = False  # carried from the last detector frame by the mesh tracker, not detected here
 
     @property
     def area(self) -> float:
@@ -140,6 +141,63 @@ def build_tracks(
                 tracks.append(tr)
                 open_tracks.append(tr)
     return tracks
+
+
+def landmarks_box(points: np.ndarray) -> np.ndarray:
+    """Bounding box (x1, y1, x2, y2) of mesh points (pixel x, y)."""
+    return np.array([points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()], float)
+
+
+def match_faces(before: Sequence[Detection], after: Sequence[Detection],
+                min_iou: float = 0.2) -> tuple[list[tuple[Detection, Detection]], int]:
+    """Faces of two detector frames paired greedily by overlap (IoU >= min_iou), and how many faces of
+    either frame found no partner (came, went, or moved further than the overlap can follow)."""
+    pairs = sorted(((iou(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)), reverse=True)
+    used_a, used_b, matched = set(), set(), []
+    for score, i, j in pairs:
+        if score < min_iou or i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        matched.append((before[i], after[j]))
+    return matched, len(before) + len(after) - 2 * len(matched)
+
+
+def fill_between(before: Sequence[Detection], after: Sequence[Detection], frames: Sequence[tuple[int, float]],
+                 min_iou: float = 0.2) -> list[list[Detection]]:
+    """Faces for the frames between two detector frames of one shot: each face found at both ends
+    (`match_faces`) is there in between, its box moved linearly in time; a face found at one end only is
+    not carried. Returns one list per frame, marked `tracked`, without embeddings."""
+    matched, _ = match_faces(before, after, min_iou)
+    out = []
+    for frame, time in frames:
+        row = []
+        for a, b in matched:
+            w = (time - a.time) / (b.time - a.time) if b.time > a.time else 0.0
+            row.append(Detection(frame, time, (1 - w) * a.box + w * b.box, min(a.score, b.score), tracked=True))
+        out.append(row)
+    return out
+
+
+def embedding_plan(tracks: Sequence[Track], every_s: float = 1.0, cap: int = 24, min_looks: int = 2) -> list[Detection]:
+    """Which detections to embed: in each track the detector saw at least `min_looks` times (a face seen
+    once is a blip, given no identity), its first detector-frame face, then one each `every_s` seconds
+    after the last one chosen (faces filled in between detector frames are not embedded: their box is an
+    estimate). When more than `cap` are wanted, every track gets its first one before any track gets its
+    second, and so on; among equals, longer tracks first."""
+    ranked = []
+    for tr in tracks:
+        seen = [d for d in tr.detections if not d.tracked]
+        if len(seen) < min_looks:
+            continue
+        last = None
+        rank = 0
+        for d in seen:
+            if last is None or d.time - last >= every_s - 1e-6:
+                ranked.append((rank, -(tr.end - tr.start), d.time, tr.id, d))
+                last, rank = d.time, rank + 1
+    ranked.sort(key=lambda r: r[:4])
+    return [r[4] for r in ranked[:max(cap, 0)]]
 
 
 def _last_embedding(track: Track) -> np.ndarray | None:

@@ -2,15 +2,20 @@
 that lip-sync uses).
 
 Two passes over the analysis frames:
-- dense (every frame up to `mesh_fps`): MediaPipe detection for face counts, boxes and tracks, and the
-  478-point mesh of the main face for mouth opening, eye openness and brow raise;
-- identity (about `identity_fps`, at most `max_embeddings` faces per video, spread over the clip):
-  ArcFace (insightface backend) or dlib ResNet (mediapipe backend) embeddings, attached to the dense
-  detections, then tracklets (0.7·cosine + 0.3·IoU), switches inside tracks, identities by clustering.
+- dense (every frame up to `mesh_fps`): the 478-point mesh of the main face on every frame (mouth opening,
+  eye openness, brow raise: lip-sync needs the full rate) and the faces of every frame. The MediaPipe
+  detector runs on every k-th frame (`detect_fps`, 5 by default), on each shot's first and last frame and
+  wherever the mesh loses, finds or jumps off a face; a face found by two detector frames in a row is
+  filled in between (box interpolated), a face found by one only is not carried.
+- identity: ArcFace (insightface backend) or dlib ResNet (mediapipe backend) embeddings of the faces that
+  need one: per track (linked by overlap) that the detector saw twice or more, its first detected face,
+  then one each `identity_every_s`, at most `max_embeddings` per clip; then tracklets (0.7·cosine +
+  0.3·IoU), switches inside tracks, identities by clustering.
 """
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -107,6 +112,7 @@ class FacesResults(Results):
     identity_metric: IdentityMetricInfo
     frames_analysed: int
     analysis_fps: float | None = None
+    frames_detected: int | None = None  # dense frames the detector ran on (faces in between are filled from them)
     face_count: FaceCount = FaceCount()
     frames_with_face_ratio: float
     mean_faces: float
@@ -149,18 +155,19 @@ def _shot_starts(ctx: OperatorContext) -> list[float]:
 @register
 class FacesOperator(Operator):
     name = "faces"
-    version = "1.1.0"
+    version = "1.2.0"
     description = ("Face detection per frame, tracks, distinct identities, identity consistency within tracks and "
                    "across shots, identity switches, face size/position, expression dynamics from a 478-point mesh "
                    "(mouth opening, eye openness, brow raise) and the mouth-opening series for lip-sync.")
     evidence_kind = "faces"
-    cost = 1.7  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 1.53  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "shots")  # shots only split tracks and give cross-shot consistency
     results_model = FacesResults
     default_params: ClassVar[dict[str, Any]] = {
-        "mesh_fps": 25.0,  # dense pass rate (detection + mesh); lip-sync wants >= 12
-        "identity_fps": 5.0,
-        "max_embeddings": 24,  # faces embedded per video (~0.1 s each on CPU)
+        "mesh_fps": 25.0,  # dense pass rate (mesh every frame; faces detected or filled); lip-sync wants >= 12
+        "detect_fps": 5.0,  # detector rate inside the dense pass (~4 ms a frame), more where the mesh sees a change
+        "identity_every_s": 1.0,  # one embedding per track per this many seconds (the first one at its start)
+        "max_embeddings": 24,  # faces embedded per video (dlib ~40 ms each on CPU)
         "min_confidence": 0.5,
         "min_face_fraction": 0.0005,  # ignore faces smaller than this share of the frame
         "max_gap_s": 0.5,
@@ -187,69 +194,143 @@ class FacesOperator(Operator):
         ),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load this backend's models now (evalverse.operators.warm), so the first clip finds them loaded."""
+        with fm.mediapipe_faces(min_confidence=cls.default_params["min_confidence"]):
+            pass
+        if backend == "insightface":
+            fm.insightface_models(settings.models_dir / fm.BUFFALO_DET, settings.models_dir / fm.BUFFALO_REC,
+                                  root=settings.models_dir / "insightface")
+        else:
+            with fm.dlib_embedder():
+                pass
+
     def run(self, ctx: OperatorContext) -> FacesResults:
         p = {**self.default_params, **ctx.params}
         video = ctx.video
         frames, times = video.frames, np.asarray(video.times, float)
         if frames is None or len(frames) == 0:
             raise InputError("faces: the video has no decoded frames")
-        h, w = frames.shape[1:3]
         dense_idx = _sample_indices(times, p["mesh_fps"])
-        ident_idx = set(_sample_indices(times, p["identity_fps"], cap=p["max_embeddings"]))
         shot_starts = _shot_starts(ctx)
         notes: list[str] = []
-
-        mp_faces = None
-        try:
-            mp_faces = fm.MediapipeFaces(min_confidence=p["min_confidence"])
-        except Exception as exc:  # mesh and dense counts are then missing; identity may still run
-            if ctx.backend == "mediapipe":
-                raise
-            notes.append(f"mediapipe unavailable ({exc}): no mesh, counts at identity frames only")
-
-        if ctx.backend == "insightface":
-            models = fm.load_insightface(ctx.settings.models_dir / fm.BUFFALO_DET,
-                                         ctx.settings.models_dir / fm.BUFFALO_REC,
-                                         root=ctx.settings.models_dir / "insightface")
+        with ExitStack() as stack:
+            mp_faces = None
+            try:
+                mp_faces = stack.enter_context(fm.mediapipe_faces(min_confidence=p["min_confidence"]))
+            except Exception as exc:  # mesh and dense counts are then missing; identity may still run
+                if ctx.backend == "mediapipe":
+                    raise
+                notes.append(f"mediapipe unavailable ({exc}): no mesh, SCRFD detection only")
+            if ctx.backend == "insightface":
+                models = fm.insightface_models(ctx.settings.models_dir / fm.BUFFALO_DET,
+                                               ctx.settings.models_dir / fm.BUFFALO_REC,
+                                               root=ctx.settings.models_dir / "insightface")
+                embedder_name = "arcface_w600k_r50"
+            else:
+                models = stack.enter_context(fm.dlib_embedder())
+                embedder_name = "dlib_resnet_v1"
             metric = models.metric
-            embedder_name = "arcface_w600k_r50"
-        else:
-            models = fm.DlibEmbedder()
-            metric = models.metric
-            embedder_name = "dlib_resnet_v1"
-
-        min_area = p["min_face_fraction"] * w * h
-        per_frame: list[list[ft.Detection]] = []
-        mesh_rows: list[tuple[float, dict[str, float]]] = []
-        n_embedded = 0
-        try:
-            for i in dense_idx:
-                img, t = frames[i], float(times[i])
-                dets: list[ft.Detection] = []
-                if mp_faces is not None:
-                    dets = [d for d in mp_faces.detect(img, i, t) if d.area >= min_area]
-                    meshes = mp_faces.mesh(img)
-                    if meshes:
-                        mesh_rows.append((t, ft.expression_measures(meshes[0])))
-                embed_here = i in ident_idx and n_embedded < p["max_embeddings"]
-                if ctx.backend == "insightface" and (embed_here or mp_faces is None):
-                    found = [d for d in models.detect(img, i, t, embed=embed_here) if d.area >= min_area]
-                    dets = _attach(dets, found) if mp_faces is not None else found
-                elif embed_here:
-                    for d in sorted(dets, key=lambda d: -d.area):
-                        if n_embedded >= p["max_embeddings"]:
-                            break
-                        d.embedding = models.embed(img, d.box)
-                        n_embedded += 1
-                if ctx.backend == "insightface":
-                    n_embedded += sum(d.embedding is not None for d in dets)
-                per_frame.append(dets)
-        finally:
-            if mp_faces is not None:
-                mp_faces.close()
+            detect = (mp_faces.detect if mp_faces is not None
+                      else lambda img, i, t: models.detect(img, i, t, embed=False))
+            per_frame, mesh_rows, looked = _dense_pass(frames, times, dense_idx, shot_starts, detect, mp_faces, p)
+            # identity: embed only the faces that need it, chosen on tracks linked by overlap alone
+            draft = ft.build_tracks(per_frame, metric, shot_starts, max_gap_s=p["max_gap_s"])
+            chosen = ft.embedding_plan(draft, every_s=p["identity_every_s"], cap=p["max_embeddings"])
+            if ctx.backend == "insightface":
+                n_embedded = _embed_scrfd(chosen, per_frame, looked, dense_idx, times, frames, models, p)
+            else:
+                n_embedded = _embed(chosen, frames, models)
 
         return _summarise(per_frame, [float(times[i]) for i in dense_idx], mesh_rows, metric, shot_starts,
-                          (w, h), p, embedder_name, n_embedded, notes, mesh=mp_faces is not None)
+                          (frames.shape[2], frames.shape[1]), p, embedder_name, n_embedded, notes,
+                          mesh=mp_faces is not None, n_detected=len(looked))
+
+
+def _dense_pass(frames, times, dense_idx, shot_starts, detect, mp_faces, p):
+    """The mesh on every dense frame; the detector on every k-th frame (`detect_fps`), on each shot's first
+    and last frame, wherever the mesh loses, finds or jumps off a face, and between two detector frames
+    whose faces do not all pair up (halving the gap until they do or it is one frame); faces found by two
+    detector frames in a row are filled in between (ft.fill_between). Returns the per-frame faces, the
+    mesh measures and the dense positions the detector saw."""
+    h, w = frames.shape[1:3]
+    min_area = p["min_face_fraction"] * w * h
+    n = len(dense_idx)
+    span = float(times[dense_idx[-1]] - times[dense_idx[0]]) if n > 1 else 0.0
+    dense_fps = (n - 1) / span if span > 0 else 1.0
+    every = max(1, int(round(dense_fps / max(float(p["detect_fps"]), 1e-6))))
+    shot = [ft.shot_of(float(times[i]), shot_starts) for i in dense_idx]
+    per_frame: list[list[ft.Detection] | None] = [None] * n
+    mesh_rows: list[tuple[float, dict[str, float]]] = []
+    looked: list[int] = []
+    mesh_prev = None
+    for pos, i in enumerate(dense_idx):
+        img, t = frames[i], float(times[i])
+        mesh_box = None
+        if mp_faces is not None:
+            meshes = mp_faces.mesh(img)
+            if meshes:
+                mesh_rows.append((t, ft.expression_measures(meshes[0])))
+                mesh_box = ft.landmarks_box(meshes[0])
+        edge = pos == 0 or pos == n - 1 or shot[pos] != shot[pos - 1] or shot[pos] != shot[min(pos + 1, n - 1)]
+        changed = (mesh_box is None) != (mesh_prev is None) or (
+            mesh_box is not None and mesh_prev is not None and ft.iou(mesh_box, mesh_prev) < 0.3)
+        if mp_faces is None or edge or changed or pos - looked[-1] >= every:
+            per_frame[pos] = [d for d in detect(img, i, t) if d.area >= min_area]
+            looked.append(pos)
+        mesh_prev = mesh_box
+
+    def look(pos: int) -> None:
+        i = int(dense_idx[pos])
+        per_frame[pos] = [d for d in detect(frames[i], i, float(times[i])) if d.area >= min_area]
+        looked.append(pos)
+
+    # where a face comes, goes or moves too far between two looks, look half-way until it is pinned down
+    # (to the frame): the detector runs densely only where the faces change
+    pending = list(zip(looked, looked[1:]))
+    while pending:
+        a, b = pending.pop()
+        if b - a > 1 and shot[a] == shot[b] and ft.match_faces(per_frame[a], per_frame[b])[1]:
+            m = (a + b) // 2
+            look(m)
+            pending += [(a, m), (m, b)]
+    looked.sort()
+    for a, b in zip(looked, looked[1:]):
+        if b - a > 1 and shot[a] == shot[b]:
+            between = [(int(dense_idx[k]), float(times[dense_idx[k]])) for k in range(a + 1, b)]
+            per_frame[a + 1:b] = ft.fill_between(per_frame[a], per_frame[b], between)
+    return [d if d is not None else [] for d in per_frame], mesh_rows, looked
+
+
+def _embed(chosen: list[ft.Detection], frames: np.ndarray, models) -> int:
+    """dlib identity embeddings for the chosen detector-frame faces; returns how many were embedded."""
+    for d in chosen:
+        d.embedding = models.embed(frames[d.frame], d.box)
+    return len(chosen)
+
+
+def _embed_scrfd(chosen, per_frame, looked, dense_idx, times, frames, models, p) -> int:
+    """ArcFace aligns on SCRFD's key points, so SCRFD runs on the frames of the chosen faces and, to find
+    faces MediaPipe missed, on detector frames spread one per `identity_every_s` (at most `max_embeddings`
+    frames in all); its faces give their embeddings to the overlapping faces there and join the frame's
+    faces where nothing overlaps. Returns how many faces got an embedding."""
+    pos_of = {int(dense_idx[k]): k for k in looked}
+    frames_wanted = [pos_of[d.frame] for d in chosen if d.frame in pos_of]
+    last = None
+    for k in looked:
+        t = float(times[dense_idx[k]])
+        if last is None or t - last >= p["identity_every_s"] - 1e-6:
+            frames_wanted.append(k)
+            last = t
+    n = 0
+    for k in list(dict.fromkeys(frames_wanted))[: int(p["max_embeddings"])]:
+        i = int(dense_idx[k])
+        found = [f for f in models.detect(frames[i], i, float(times[i]), embed=True)
+                 if f.area >= p["min_face_fraction"] * frames.shape[1] * frames.shape[2]]
+        per_frame[k] = _attach(per_frame[k], found)
+        n += sum(d.embedding is not None for d in per_frame[k])
+    return n
 
 
 def _attach(dense: list[ft.Detection], found: list[ft.Detection]) -> list[ft.Detection]:
@@ -264,7 +345,7 @@ def _attach(dense: list[ft.Detection], found: list[ft.Detection]) -> list[ft.Det
 
 
 def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, shot_starts, size, p,
-               embedder_name, n_embedded, notes, mesh: bool) -> FacesResults:
+               embedder_name, n_embedded, notes, mesh: bool, n_detected: int) -> FacesResults:
     w, h = size
     counts = [len(d) for d in per_frame]
     tracks = ft.build_tracks(per_frame, metric, shot_starts, max_gap_s=p["max_gap_s"])
@@ -344,6 +425,7 @@ def _summarise(per_frame, dense_times, mesh_rows, metric: ft.IdentityMetric, sho
         "identity_metric": {"name": metric.name, "threshold": metric.threshold},
         "frames_analysed": n,
         "analysis_fps": round((n - 1) / span, 3) if span > 0 else None,
+        "frames_detected": n_detected,
         "face_count": {"times": [round(t, 3) for t in dense_times], "counts": counts},
         "frames_with_face_ratio": with_face / n if n else 0.0,
         "mean_faces": float(np.mean(counts)) if n else 0.0,

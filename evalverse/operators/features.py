@@ -257,7 +257,7 @@ class Features(Operator):
     description = ("Cross-frame visual similarity (DINOv2 embeddings, or colour histograms + SSIM) at 4 fps: "
                    "to the first and previous frame, within and across shots, and abrupt changes inside a shot.")
     evidence_kind = "features"
-    cost = 0.05  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.08  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "shots")
     results_model = FeaturesResults
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 160, "jump_sigma": 6.0, "min_drop": 0.25,

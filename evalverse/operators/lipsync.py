@@ -73,7 +73,7 @@ class LipsyncOperator(Operator):
                    "confidence (peak minus median over ±500 ms of lags), the correlation at zero lag and whether "
                    "the offset is beyond the ITU-R BT.1359 detectability window.")
     evidence_kind = "lipsync"
-    cost = 0.5  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.01  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "audio", "faces", "speech")  # speech only lends its voice-activity segments
     results_model = LipsyncResults
     default_params: ClassVar[dict[str, Any]] = {

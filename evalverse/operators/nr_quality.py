@@ -203,6 +203,11 @@ class BrisqueOperator(Operator):
                 fix="pip install -c requirements/constraints.txt brisque==0.2.0 libsvm-official"),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load the LIVE-trained SVM now (evalverse.operators.warm)."""
+        _brisque_model()
+
     def run(self, ctx: OperatorContext) -> NrQualityResults:
         return _score_stills(ctx, brisque_score, "brisque 0.2.0 svm.txt (LIVE)")
 

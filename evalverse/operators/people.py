@@ -184,32 +184,38 @@ def person_from_landmarks(lm: np.ndarray, aspect: float) -> Person | None:
 
 # --- backends -------------------------------------------------------------------------------------------
 
-_models: dict[str, Any] = {}
-_model_lock = threading.Lock()
+_YOLO_LOCK = threading.Lock()
 
 
 def load_yolo(path: Path, settings: Settings):
-    """Load (once per process) an ultralytics YOLO model file, making torchvision importable first."""
-    key = f"yolo:{path}"
-    with _model_lock:
-        if key not in _models:
-            if not path.exists():
-                raise UnavailableError(f"YOLO weights {path} not found; fix: evalverse models pull yolo")
-            from evalverse.compat.torchvision_cpu import ensure_torchvision
+    """An ultralytics YOLO model file, loaded once per process (evalverse.models.loaded), torchvision made
+    importable first. An ultralytics model keeps its predictor between calls: predict under `_YOLO_LOCK`."""
+    from evalverse.models import loaded
 
-            ensure_torchvision()
-            # ultralytics writes a settings file under the home directory and checks online unless told not to
-            os.environ.setdefault("YOLO_OFFLINE", "1")
-            os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))
-            from evalverse.compat.ultralytics_import import import_yolo
+    if not path.exists():
+        raise UnavailableError(f"YOLO weights {path} not found; fix: evalverse models pull yolo")
 
-            YOLO = import_yolo()
-            _models[key] = YOLO(str(path))
-        return _models[key]
+    def load():
+        from evalverse.compat.torchvision_cpu import ensure_torchvision
+
+        ensure_torchvision()
+        # ultralytics writes a settings file under the home directory and checks online unless told not to
+        os.environ.setdefault("YOLO_OFFLINE", "1")
+        os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))
+        from evalverse.compat.ultralytics_import import import_yolo
+
+        return import_yolo()(str(path))
+
+    return loaded.shared(f"yolo:{path}", load)
 
 
 def detect_yolo(frames: np.ndarray, settings: Settings, params: dict[str, Any]) -> list[list[Person]]:
     model = load_yolo(settings.models_dir / YOLO_FILE, settings)
+    with _YOLO_LOCK:
+        return _yolo_people(model, frames, params)
+
+
+def _yolo_people(model, frames: np.ndarray, params: dict[str, Any]) -> list[list[Person]]:
     names = getattr(model, "names", {}) or {}
     person_ids = [k for k, v in names.items() if str(v).lower() == "person"] or [0]  # COCO: class 0
     h, w = frames.shape[1:3]
@@ -228,21 +234,28 @@ def detect_yolo(frames: np.ndarray, settings: Settings, params: dict[str, Any]) 
     return out
 
 
-def detect_pose(frames: np.ndarray, shot_of_frame: list[int], params: dict[str, Any]) -> list[list[Person]]:
-    """BlazePose in tracking mode, restarted at every shot so a cut does not drag the previous person along."""
+def _new_pose(confidence: float):
     import mediapipe as mp
 
+    return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, min_detection_confidence=confidence)
+
+
+def pose_graph(confidence: float):
+    """A BlazePose graph kept loaded between clips (evalverse.models.loaded), lent to one caller at a time."""
+    from evalverse.models import loaded
+
+    return loaded.borrowed(("mediapipe_pose", float(confidence)), lambda: _new_pose(float(confidence)))
+
+
+def detect_pose(frames: np.ndarray, shot_of_frame: list[int], params: dict[str, Any]) -> list[list[Person]]:
+    """BlazePose in tracking mode, reset at every shot so a cut does not drag the previous person along."""
     h, w = frames.shape[1:3]
     out: list[list[Person]] = []
-    pose = None
-    current = None
-    try:
+    with pose_graph(float(params["pose_confidence"])) as pose:
+        current = object()
         for frame, shot in zip(frames, shot_of_frame):
-            if pose is None or shot != current:
-                if pose is not None:
-                    pose.close()
-                pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
-                                              min_detection_confidence=float(params["pose_confidence"]))
+            if shot != current:
+                pose.reset()  # a fresh start: nothing tracked from the previous shot or clip
                 current = shot
             res = pose.process(np.ascontiguousarray(frame))
             if res.pose_landmarks is None:
@@ -251,9 +264,6 @@ def detect_pose(frames: np.ndarray, shot_of_frame: list[int], params: dict[str, 
             lm = np.array([(p.x, p.y, p.visibility) for p in res.pose_landmarks.landmark], dtype=np.float64)
             person = person_from_landmarks(lm, w / h)
             out.append([person] if person is not None else [])
-    finally:
-        if pose is not None:
-            pose.close()
     return out
 
 
@@ -360,7 +370,7 @@ class People(Operator):
     description = ("Person detection or pose on frames sampled at 4 fps: presence, prominence, shot size, headroom "
                    "and cut-off framing, subject motion and pose energy.")
     evidence_kind = "people"
-    cost = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.64  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     needs = ("frames", "shots")
     results_model = PeopleResults
     default_params: ClassVar[dict[str, Any]] = {"fps": 4.0, "max_frames": 120, "imgsz": 640, "conf": 0.35,
@@ -372,6 +382,15 @@ class People(Operator):
                 modules=("mediapipe",), probe=_pose_probe,
                 fix="pip install --no-deps mediapipe==0.10.14 (see requirements/no-deps.txt)"),
     )
+
+    @classmethod
+    def warm(cls, settings: Settings, backend: str) -> None:
+        """Load this backend's model now (evalverse.operators.warm)."""
+        if backend == "yolo":
+            load_yolo(settings.models_dir / YOLO_FILE, settings)
+        else:
+            with pose_graph(cls.default_params["pose_confidence"]):
+                pass
 
     def run(self, ctx: OperatorContext) -> PeopleResults:
         video, p = ctx.video, ctx.params

@@ -213,7 +213,7 @@ class QualityOperator(Operator):
     evidence_kind: ClassVar[str] = "quality"
     needs: ClassVar[tuple[str, ...]] = ("frames", "shots")
     results_model = QualityResults
-    cost: ClassVar[float] = 0.36  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost: ClassVar[float] = 0.45  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     backends: ClassVar[tuple[Backend, ...]] = (
         Backend(name="opencv", weights="none (classical)", licence="Apache-2.0", modules=("cv2", "scipy"),
                 fix="pip install opencv-python-headless scipy"),

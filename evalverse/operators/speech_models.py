@@ -7,6 +7,7 @@ writable cache folder under Settings.data_dir.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -89,28 +90,166 @@ def assemble_base(cache_root: Path) -> Path:
     return target
 
 
+# ---- transcribing voiced audio only --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of the clip that is transcribed: clip time [start, end), placed at `at` in the joined audio."""
+
+    start: float
+    end: float
+    at: float
+
+
+WHISPER_WINDOW_S = 30.0  # Whisper reads audio in 30 s windows: each costs one encoder pass however much is speech
+
+
+def voiced_chunks(vad: list[tuple[float, float]], duration: float, pad_s: float = 1.0,
+                  join_gap_s: float = 1.0) -> list[Chunk]:
+    """The spans to transcribe: voiced segments widened by `pad_s` each side (Whisper needs context around
+    words: trimmed to 0.2 s, tiny.en misheard espeak's "brown fox"), merged when the silence between them is
+    under `join_gap_s`, clipped to the clip. When cutting the silences out would not save a whole 30 s
+    window, the whole clip is one chunk (same cost, and exactly the transcript of the untouched audio)."""
+    spans: list[list[float]] = []
+    for s, e in sorted(vad):
+        s, e = max(0.0, s - pad_s), min(duration, e + pad_s)
+        if e <= s:
+            continue
+        if spans and s - spans[-1][1] < join_gap_s:
+            spans[-1][1] = max(spans[-1][1], e)
+        else:
+            spans.append([s, e])
+    kept = sum(e - s for s, e in spans)
+    if not spans or math.ceil(kept / WHISPER_WINDOW_S) >= math.ceil(duration / WHISPER_WINDOW_S):
+        return [Chunk(0.0, round(duration, 3), 0.0)] if spans else []
+    out, at = [], 0.0
+    for s, e in spans:
+        out.append(Chunk(round(s, 3), round(e, 3), round(at, 3)))
+        at += e - s
+    return out
+
+
+def join_chunks(audio: np.ndarray, rate: int, chunks: list[Chunk]) -> np.ndarray:
+    """The chunks' samples, back to back."""
+    return np.concatenate([audio[int(round(c.start * rate)): int(round(c.end * rate))] for c in chunks]
+                          or [np.zeros(0, np.float32)]).astype(np.float32)
+
+
+def chunk_at(t: float, chunks: list[Chunk]) -> Chunk:
+    """The chunk that joined-audio time `t` falls in (the last one whose start is at or before it)."""
+    k = 0
+    for i, c in enumerate(chunks):
+        if c.at <= t:
+            k = i
+    return chunks[k]
+
+
+def to_clip_time(transcript: "Transcript", chunks: list[Chunk]) -> "Transcript":
+    """Joined-audio timestamps back on the clip's time axis. A word keeps both ends in the chunk that holds
+    its middle (it cannot straddle a cut-out silence); a segment spans its first to its last word."""
+    def place(t: float, c: Chunk) -> float:
+        return round(min(max(c.start + (t - c.at), c.start), c.end), 3)
+
+    words, segs = [], []
+    for w in transcript.words:
+        c = chunk_at((w["start"] + w["end"]) / 2, chunks)
+        words.append(w | {"start": place(w["start"], c), "end": place(w["end"], c)})
+    for s in transcript.segments:
+        start = place(s["start"], chunk_at(s["start"], chunks))
+        end = place(s["end"], chunk_at(max(s["end"] - 1e-3, s["start"]), chunks))
+        segs.append(s | {"start": start, "end": max(end, start)})
+    return Transcript(transcript.text, transcript.language, transcript.language_probability, segs, words)
+
+
 # ---- transcription ------------------------------------------------------------------------------------
 
-def transcribe_faster_whisper(model_dir: Path, audio: np.ndarray, language: str | None = None,
-                              beam_size: int = 1, threads: int = 0) -> Transcript:
+# CTranslate2 intra-op threads per transcription. One: on this project's 2-core target the scheduler runs
+# speech beside the vision operators, and one thread per operator wastes no core on synchronisation
+# (measured on talk10: encode 0.57-0.60 CPU s with 1 thread, 0.63-0.99 with 2 or the default 4). The speech operator
+# declares the same number as its `threads`.
+WHISPER_THREADS = 1
+
+
+def faster_whisper_model(model_dir: Path, threads: int = WHISPER_THREADS):
+    """The CTranslate2 Whisper model in `model_dir`, loaded once per process (thread-safe: CTranslate2
+    serialises concurrent calls on one model)."""
+    from evalverse.models import loaded
+
+    return loaded.shared(("faster_whisper", str(model_dir), threads), lambda: _load_faster_whisper(model_dir, threads))
+
+
+def _load_faster_whisper(model_dir: Path, threads: int):
+    import threading
+
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
-    segments, info = model.transcribe(np.asarray(audio, np.float32), language=language, beam_size=beam_size,
-                                      word_timestamps=True, vad_filter=False, condition_on_previous_text=False)
-    segs, words = [], []
-    for s in segments:
-        segs.append({"start": round(float(s.start), 3), "end": round(float(s.end), 3), "text": s.text.strip(),
-                     "avg_logprob": round(float(s.avg_logprob), 4), "no_speech_prob": round(float(s.no_speech_prob), 4)})
-        for w in s.words or []:
-            words.append({"word": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
-                          "probability": round(float(w.probability), 4)})
+    class OneEncodeWhisper(WhisperModel):
+        """faster-whisper encodes the first 30 s window twice when it detects the language (once to detect,
+        once to decode); this remembers the last window encoded on each thread and reuses it. For the two
+        windows to be the same, language detection leaves out the mel spectrogram's last frame, as decoding
+        does (faster-whisper decodes `features[:, :n - 1]`): on a clip under 30 s the language is detected
+        from 10 ms less audio, the transcript is unchanged."""
+
+        _last = threading.local()
+
+        def detect_language(self, audio=None, features=None, *args, **kwargs):
+            if audio is None and features is not None and features.shape[-1] > 1:
+                features = features[..., :-1]
+            return super().detect_language(audio, features, *args, **kwargs)
+
+        def encode(self, features):
+            import hashlib
+
+            key = (features.shape, hashlib.blake2b(np.ascontiguousarray(features).tobytes(), digest_size=16).digest())
+            hit = getattr(self._last, "value", None)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            out = super().encode(features)
+            self._last.value = (key, out)
+            return out
+
+        def forget(self) -> None:
+            self._last.value = None
+
+    return OneEncodeWhisper(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+def transcribe_faster_whisper(model_dir: Path, audio: np.ndarray, language: str | None = None,
+                              beam_size: int = 1, threads: int = WHISPER_THREADS) -> Transcript:
+    model = faster_whisper_model(model_dir, threads)
+    try:
+        segments, info = model.transcribe(np.asarray(audio, np.float32), language=language, beam_size=beam_size,
+                                          word_timestamps=True, vad_filter=False, condition_on_previous_text=False)
+        segs, words = [], []
+        for s in segments:
+            segs.append({"start": round(float(s.start), 3), "end": round(float(s.end), 3), "text": s.text.strip(),
+                         "avg_logprob": round(float(s.avg_logprob), 4), "no_speech_prob": round(float(s.no_speech_prob), 4)})
+            for w in s.words or []:
+                words.append({"word": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
+                              "probability": round(float(w.probability), 4)})
+    finally:
+        forget = getattr(model, "forget", None)
+        if forget is not None:
+            forget()  # the kept window is this clip's; do not hold it between clips
     return Transcript(" ".join(s["text"] for s in segs).strip(), info.language,
                       float(info.language_probability) if info.language_probability is not None else None, segs, words)
 
 
 def load_openai_whisper(checkpoint: Path):
     """A Whisper model from a local checkpoint file (the `.pt` openai-whisper downloads: dims + state dict)."""
+    return _read_openai_whisper(checkpoint)
+
+
+def openai_whisper_model(checkpoint: Path):
+    """`load_openai_whisper`, kept loaded: a context manager lending one instance to one caller at a time
+    (openai-whisper installs key/value-cache hooks on the model for each decode, so two threads must not
+    share one)."""
+    from evalverse.models import loaded
+
+    return loaded.borrowed(("openai_whisper", str(checkpoint)), lambda: _read_openai_whisper(checkpoint), keep=1)
+
+
+def _read_openai_whisper(checkpoint: Path):
     if not Path(checkpoint).exists():
         raise UnavailableError(f"Whisper checkpoint {checkpoint} not found: copy openai-whisper's base.pt there "
                                "(it is what `whisper.load_model('base')` downloads into ~/.cache/whisper)")

@@ -18,7 +18,6 @@ Shots are not used: a 9 s window is longer than most shots.
 """
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -110,26 +109,16 @@ class Dnsmos:
         return sig, bak, ovrl, p808
 
 
-_SCORER: Dnsmos | None = None
-_SCORER_LOCK = threading.Lock()
-
-
 def scorer() -> Dnsmos:
-    """The DNSMOS models shipped in speechmos (cached per process; onnxruntime sessions are thread-safe)."""
-    global _SCORER
-    with _SCORER_LOCK:
-        return _SCORER if _SCORER is not None else _load_scorer()
+    """The DNSMOS models shipped in speechmos, loaded once per process and kept (evalverse.models.loaded;
+    onnxruntime sessions are thread-safe, so one instance serves every thread)."""
+    from evalverse.models import loaded
 
-
-def _load_scorer() -> Dnsmos:
-    global _SCORER
-    if _SCORER is None:
-        primary, p808 = package_file(*P835_MODEL), package_file(*P808_MODEL)
-        if primary is None or p808 is None:
-            raise UnavailableError("speechmos is installed without its DNSMOS models "
-                                   "(pip install --no-deps speechmos==0.0.1.1)")
-        _SCORER = Dnsmos(str(primary), str(p808))
-    return _SCORER
+    primary, p808 = package_file(*P835_MODEL), package_file(*P808_MODEL)
+    if primary is None or p808 is None:
+        raise UnavailableError("speechmos is installed without its DNSMOS models "
+                               "(pip install --no-deps speechmos==0.0.1.1)")
+    return loaded.shared(f"dnsmos:{primary}", lambda: Dnsmos(str(primary), str(p808)))
 
 
 def windows(n_samples: int, max_windows: int, rate: int = RATE) -> list[int]:
@@ -179,6 +168,11 @@ class SpeechQualityOperator(Operator):
                 "crowdsourced P.835/P.808 ratings), bundled in PyPI speechmos==0.0.1.1", licence="MIT",
                 modules=("onnxruntime",), probe=_probe, fix="pip install --no-deps speechmos==0.0.1.1"),
     )
+
+    @classmethod
+    def warm(cls, settings, backend: str) -> None:
+        """Load the DNSMOS sessions now (evalverse.operators.warm)."""
+        scorer()
 
     def run(self, ctx: OperatorContext) -> SpeechQualityResults:
         p = {**self.default_params, **ctx.params}
