@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from evalverse.calibration import ratings as R
-from evalverse.calibration.artifacts import build_artifact
+from evalverse.calibration.artifacts import build_artifact, weights_table
 from evalverse.calibration.cv import fit_final
 from evalverse.calibration.dataset import collect, feature_frame, operator_facts
 from evalverse.calibration.models import direction_signs
@@ -128,4 +128,6 @@ def calibrate(dimension: str, settings: Any, human: str | None = None, axis: str
     artifact = build_artifact(spec, axis, final, clips, [items[p]["content_hash"] for p in paths],
                               operator_facts(items, spec.operators), report, mapping=rated.mapping,
                               judge_version=judge_version, human_source=rated.source)
+    # which features carry the weight, over the training clips (not part of the id: it is a report)
+    artifact.cv["weights"] = weights_table(artifact, X).to_dict(orient="records")
     return Outcome(spec, axis, clips, X, report, artifact)
