@@ -24,8 +24,6 @@ from evalverse.errors import DataError, InputError
 
 COLUMNS = ["clip", "path", "prompt", "source", "rater", "axis", "score"]
 FETV_AXES = ("static_quality", "temporal_quality", "alignment")
-FETV_CLIPS_FOLDER = "fetv_rated_gifs"
-SHARED_MEDIA = Path("..") / "shared" / "media"
 SHARED_LONG = Path("..") / "shared" / "data" / "fetv" / "fetv_ratings_long.csv"
 
 
@@ -79,23 +77,6 @@ def resolve_fetv_csv_path(human: str) -> Path | None:
         raise InputError(f"--human {human}: no such ratings file (give a FETV-format ratings.csv, or a source id in the "
                          "store: `evalverse humans stats` lists them)")
     return None
-
-
-def resolve_fetv_csv(human: str, media_dir: Path | None) -> Path:
-    """`--human`: a ratings CSV path, or "fetv" = <media dir>/fetv_rated_gifs/ratings.csv (EVALVERSE_MEDIA_DIR,
-    else ../shared/media)."""
-    if human != "fetv":
-        path = Path(human).expanduser()
-        if not path.is_file():
-            raise InputError(f"--human {human}: no such ratings file (give a FETV-format ratings.csv or 'fetv')")
-        return path
-    roots = [r for r in (media_dir, SHARED_MEDIA) if r is not None]
-    for root in roots:
-        path = Path(root) / FETV_CLIPS_FOLDER / "ratings.csv"
-        if path.is_file():
-            return path
-    raise InputError(f"no FETV ratings found under {', '.join(str(r) for r in roots)} "
-                     f"(expected {FETV_CLIPS_FOLDER}/ratings.csv); pass --human path/to/ratings.csv")
 
 
 def resolve_long_csv(long: str | None) -> Path | None:
