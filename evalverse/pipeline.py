@@ -28,7 +28,9 @@ operators {name: {status, backend, seconds, cached, message}}, results [Dimensio
 summary {status: count}, provenance (evalverse.provenance: data hashes, operator plan, judge, settings, hash).
 
 The run cache key is the provenance hash: a changed threshold, gate, weight, taxonomy, catalogue, operator
-version or parameter, or judge makes the next diagnosis recompute. Each dimension result carries the hash.
+version or parameter, judge, or calibration artifact makes the next diagnosis recompute. Each dimension result
+carries the hash. Where a calibration artifact applies to a dimension (evalverse.judge.calibrated), its score is
+the calibrated prediction (a judge "score" event with source "calibration" says so) and the operators it reads run.
 
 `evidence_stream(...)` is the evidence half alone (probe, decode once, operators): what `evalverse evidence`
 runs. There is one way from a file to evidence.
@@ -42,6 +44,7 @@ from typing import Any, Iterator
 from evalverse.config import Settings
 from evalverse.errors import InputError
 from evalverse.jsonable import to_plain as _plain
+from evalverse.judge.calibrated import calibrate_result
 from evalverse.judge.protocol import JudgeContext, make_judge, sample_frames
 from evalverse.operators.evidence import Evidence
 from evalverse.provenance import canonical_hash, data_versions, provenance_hash, run_provenance
@@ -71,12 +74,15 @@ def resolve_dimensions(taxonomy: Taxonomy, dimensions: list[str] | str | None) -
     return out
 
 
-def operators_for(dims: list[Dimension]) -> list[str]:
-    """Registered operators that inform these dimensions or decide their gates, in registry order."""
+def operators_for(dims: list[Dimension], calibrations: dict[str, Any] | None = None) -> list[str]:
+    """Registered operators that inform these dimensions or decide their gates, and those the dimensions'
+    applied calibrations read (`calibrations`: evalverse.judge.calibrated.resolve_calibrations), in registry order."""
     from evalverse.operators.runner import operator_names
 
     wanted: set[str] = set()
     for d in dims:
+        if calibrations and d.id in calibrations:
+            wanted.update(calibrations[d.id].operators)
         wanted.update(d.evidence)
         gates = set(d.gates)
         for sub in d.sub_dimensions:
@@ -190,17 +196,28 @@ def evidence_stream(video_path: str | Path, settings: Settings, operators: list[
         "timings": {k: round(v, 3) for k, v in timings.items()}}}
 
 
+def calibrations_for(settings: Settings, backend: Any, taxonomy: Taxonomy, dims: list[Dimension]) -> dict[str, Any]:
+    """{dimension id: Resolved} of the calibration artifacts that apply to these dimensions for this backend."""
+    from evalverse.judge.calibrated import resolve_calibrations
+
+    return resolve_calibrations([d.id for d in dims], backend.name, settings.data_dir, taxonomy=taxonomy)
+
+
 def provenance_for(settings: Settings, backend: Any, taxonomy: Taxonomy, dims: list[Dimension], *,
                    prompt: str | None, mode: str | TaskMode, judge_options: dict[str, Any] | None = None,
-                   reference_sha256: str | None = None, n_frames: int = N_FRAMES) -> dict[str, Any]:
+                   reference_sha256: str | None = None, n_frames: int = N_FRAMES,
+                   calibrations: dict[str, Any] | None = None) -> dict[str, Any]:
     """The provenance a diagnosis with these inputs will carry (evalverse.provenance), with its "hash": what a
-    batch run compares to decide whether a done item is still current, before any clip is opened."""
+    batch run compares to decide whether a done item is still current, before any clip is opened. Each
+    dimension with a calibration adds `calibration.<dimension>`: the artifact id (or refused:<id>)."""
     from evalverse.operators.runner import plan
 
     prompt = prompt.strip() if prompt and prompt.strip() else None
+    cals = calibrations_for(settings, backend, taxonomy, dims) if calibrations is None else calibrations
     body = run_provenance(
-        data=data_versions() | {"taxonomy": canonical_hash(taxonomy.model_dump(mode="json"))},
-        operators=plan(operators_for(dims), settings),
+        data=data_versions() | {"taxonomy": canonical_hash(taxonomy.model_dump(mode="json"))}
+        | {f"calibration.{dim}": r.provenance for dim, r in sorted(cals.items())},
+        operators=plan(operators_for(dims, cals), settings),
         judge={"backend": backend.name,
                "version": backend.version_string() if hasattr(backend, "version_string") else backend.version,
                "options": {k: v for k, v in (judge_options or {}).items() if k != "api_key"}},
@@ -243,10 +260,11 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         meta = ev.pop("_meta")
         yield ev
 
-    names = operators_for(dims)
+    cals = calibrations_for(settings, backend, tax, dims)
     judge_version = backend.version_string() if hasattr(backend, "version_string") else backend.version
     provenance = provenance_for(settings, backend, tax, dims, prompt=prompt, mode=task_mode, judge_options=judge_options,
-                                reference_sha256=sha256_file(ref_path) if ref_path else None, n_frames=n_frames)
+                                reference_sha256=sha256_file(ref_path) if ref_path else None, n_frames=n_frames,
+                                calibrations=cals)
     op_versions = {n: p["version"] for n, p in provenance["operators"].items()}
     prov_hash = provenance["hash"]
     run_settings = provenance["settings"]
@@ -293,8 +311,8 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
         for res in resumed:
             yield {"type": "dimension_done", "dimension": res["dimension"], "result": res}
     pending = [d for d in dims if d.id not in by_id]
-    names = operators_for(pending)  # a resumed run computes only what its remaining dimensions need
-    needed = {dim.id: _closure(operators_for([dim]), names) for dim in pending}
+    names = operators_for(pending, cals)  # a resumed run computes only what its remaining dimensions need
+    needed = {dim.id: _closure(operators_for([dim], cals), names) for dim in pending}
     judge_seconds = 0.0
 
     def judge_ready() -> Iterator[dict[str, Any]]:
@@ -304,7 +322,13 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
             t_judge = time.perf_counter()
             for event in backend.judge(dim, context):
                 if event.kind == "done":
-                    res = event.data["result"].model_dump(mode="json") | {"provenance_hash": prov_hash}
+                    result = calibrate_result(event.data["result"], cals.get(dim.id), records)
+                    if result.calibration is not None:
+                        yield {"type": "judge", "dimension": dim.id, "kind": "score", "text": _calibrated_text(result),
+                               "data": _plain({"score": result.score, "source": "calibration",
+                                               "uncalibrated_score": result.uncalibrated_score,
+                                               "calibration": result.calibration})}
+                    res = result.model_dump(mode="json") | {"provenance_hash": prov_hash}
                     by_id[dim.id] = res
                     if store is not None:
                         store.add_dimension_result(run_id, res)
@@ -331,6 +355,13 @@ def diagnose_stream(video_path: str | Path, settings: Settings, prompt: str | No
     timings["total"] = time.perf_counter() - started
     yield {"type": "report", "report": _report(meta, prompt, ref_path, task_mode, backend.name, judge_version, run_id,
                                                False, timings, ops, results, provenance)}
+
+
+def _calibrated_text(result: Any) -> str:
+    cal = result.calibration
+    if not cal.get("applied"):
+        return f"calibration {cal['id']} not applied: {cal['reason']}"
+    return f"{result.score:.2f} (calibrated by {cal['id']}; the judge's own {result.uncalibrated_score:.2f})"
 
 
 def diagnose(video_path: str | Path, settings: Settings, **kwargs: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -70,9 +71,20 @@ def test_the_packaged_specs_fit_the_catalogue_and_taxonomy():
 
 
 def test_a_spec_naming_a_measure_that_is_not_there_yet_is_refused_with_its_name():
-    future = spec(features=[*FEATURES, FeatureSpec(source="brisque.mean")])
-    with pytest.raises(DataError, match="brisque.mean"):
+    # Longer than every id in today's catalogue, so it is absent by construction, whatever measures are added later
+    # (a real name like "brisque.mean" once stood here, until BRISQUE arrived and the test went stale).
+    ids = [m.id for m in load_catalogue()]
+    absent = "quality.not_yet_" + "x" * max(map(len, ids))
+    assert absent not in load_catalogue()
+    future = spec(features=[*FEATURES, FeatureSpec(source=absent)])
+    with pytest.raises(DataError, match=re.escape(absent)):
         validate_spec(future)
+
+
+def test_the_packaged_spec_reads_the_human_trained_perception_measures():
+    s = load_spec("visual_quality")
+    assert {"brisque.mean", "niqe.mean"} <= {f.source for f in s.features}
+    assert {"brisque", "niqe"} <= set(s.operators)
 
 
 # ---- artifacts ---------------------------------------------------------------------------------------

@@ -184,3 +184,54 @@ def test_preprocessor_imputes_training_medians_and_standardises_on_training_rows
     assert pre.impute.tolist() == [3.0, 3.0]
     Z = pre.transform(np.array([[np.nan, 3.0]]))
     assert Z[0, 0] == pytest.approx(0.0) and not math.isnan(Z[0, 1])
+
+
+# ---- sign constraints from the catalogue's directions ------------------------------------------------
+
+def test_directions_become_weight_signs_and_neutral_measures_stay_free():
+    from evalverse.calibration.models import direction_signs
+
+    signs = direction_signs(["higher_is_better", "lower_is_better", "neutral", "target_band", None])
+    np.testing.assert_array_equal(signs, [1, -1, 0, 0, 0])
+
+
+def test_signed_ridge_never_learns_that_more_noise_is_better_but_keeps_what_agrees():
+    """A confounded set: the 'noise' column rises with the human score (as FETV's grainy real clips rated best),
+    sharpness too, and a neutral column helps. Ridge learns +noise; signed ridge holds it at 0."""
+    rng = np.random.default_rng(11)
+    Z = rng.normal(size=(300, 3))  # sharpness (higher is better), noise (lower is better), neutral
+    y = 3 + 0.8 * Z[:, 0] + 0.6 * Z[:, 1] - 0.4 * Z[:, 2] + rng.normal(0, 0.1, 300)
+    free = fit_ridge(Z, y, 0.1)
+    signed = fit_ridge(Z, y, 0.1, signs=np.array([1, -1, 0]))
+    assert free.weights[1] > 0.5 and signed.family == "ridge_signed"
+    assert signed.weights[1] == 0.0 and signed.weights[0] > 0.5 and signed.weights[2] < -0.3
+    # with every sign agreeing, the constraint changes nothing
+    agree = fit_ridge(Z, y, 0.1, signs=np.array([1, 1, -1]))
+    np.testing.assert_allclose(agree.weights, free.weights, atol=1e-6)
+
+
+def test_signed_bradley_terry_respects_the_bounds_too():
+    from evalverse.calibration.models import fit_bradley_terry
+
+    rng, prompt, _ = _design(40, 4, seed=12)
+    Z = rng.normal(size=(prompt.size, 2))
+    y = 3 + Z[:, 0] + Z[:, 1]
+    m = fit_bradley_terry(Z, y, prompt, alpha=0.01, signs=np.array([1, -1]))
+    assert m.family == "bradley_terry_signed" and m.weights[0] > 0 and m.weights[1] == 0.0
+
+
+def test_a_signed_family_needs_its_signs():
+    from evalverse.calibration.models import fit_family
+
+    with pytest.raises(ValueError, match="needs the features' signs"):
+        fit_family("ridge_signed", np.zeros((4, 1)), np.zeros(4), np.array(list("aabb")), {"alpha": 1.0})
+
+
+def test_the_simplest_tier_wins_unless_a_freer_one_beats_it_by_a_standard_error():
+    rng, prompt, source = _design(15, 5, seed=13)
+    X = rng.normal(size=(prompt.size, 2))
+    agreeing = X[:, 0] - X[:, 1] + rng.normal(0, 0.3, prompt.size)  # the directions hold: nothing to separate
+    signs = np.array([1, -1])
+    assert CV.select(X, agreeing, prompt, source, ["ridge", "ridge_signed"], 3, "clip_srcc", signs=signs).family == "ridge_signed"
+    against = X[:, 0] + 2 * X[:, 1] + rng.normal(0, 0.3, prompt.size)  # the data contradict a direction clearly
+    assert CV.select(X, against, prompt, source, ["ridge", "ridge_signed"], 3, "clip_srcc", signs=signs).family == "ridge"

@@ -42,7 +42,7 @@ def _library() -> dict[str, str]:
 def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.DataFrame, content_hashes: list[str],
                    operators: dict[str, dict[str, Any]], report: dict[str, Any], mapping: dict[str, Any] | None = None,
                    judge_version: str | None = None, catalogue: Any = None, taxonomy: Any = None,
-                   created_at: datetime | None = None) -> CalibrationArtifact:
+                   created_at: datetime | None = None, human_source: str | None = None) -> CalibrationArtifact:
     from evalverse.operators.catalogue import load_catalogue
     from evalverse.provenance import canonical_hash, file_hash
     from evalverse.taxonomy import load_taxonomy
@@ -52,13 +52,13 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
     tax = taxonomy or load_taxonomy()
     pre, model = final.preprocessor, final.model
     features = []
-    for k, fs in enumerate(spec.features):
+    for k, (fs, direction) in enumerate(zip(spec.features, spec.directions(cat))):
         if fs.is_judge:
             unit, kind, scope = JUDGE_UNITS[fs.judge_kind], "judge", "judge"
         else:
             m = cat.get(fs.source)
             unit, kind, scope = m.unit, m.kind, m.scope
-        features.append(ArtifactFeature(spec=fs, name=fs.name, unit=unit, kind=kind, scope=scope,
+        features.append(ArtifactFeature(spec=fs, name=fs.name, unit=unit, kind=kind, scope=scope, direction=direction,
                                         impute=float(pre.impute[k]), mean=float(pre.mean[k]), scale=float(pre.scale[k])))
     if model.family == "mlp":
         L = model.layers
@@ -84,7 +84,7 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
     target = spec.human.axes[axis]
     return CalibrationArtifact(
         id=f"{spec.dimension}-{axis}-{canonical_hash(body, 12)}", dimension=spec.dimension,
-        target=Target(source=spec.human.source, axis=axis, dimension=spec.dimension, sub_dimension=target.sub_dimension,
+        target=Target(source=human_source or spec.human.source, axis=axis, dimension=spec.dimension, sub_dimension=target.sub_dimension,
                       scale=spec.human.scale, mapping=mapping or {axis: {"dimension": spec.dimension,
                                                                          "sub_dimension": target.sub_dimension}}),
         scale=tuple(tax.score_scale), features=features, model=fitted, training=training,
@@ -92,9 +92,22 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
         taxonomy={**dimension_facts(tax, spec.dimension), "file_hash": file_hash(DEFAULT_PATH)},
         operators={n: {"version": operators[n]["version"], "backend": operators[n].get("backend")}
                    for n in used_ops if n in operators},
-        judge={"backend": spec.judge, "version": judge_version} if spec.uses_judge else None,
+        judge=_judge_record(spec, judge_version, tax),
         cv=cv, library=_library(), created_at=created_at or datetime.now(timezone.utc),
         note=("ship: " + "; ".join(report["ship"]["reasons"])) if report.get("ship") else "")
+
+
+def _judge_record(spec: CalibrationSpec, judge_version: str | None, taxonomy: Any) -> dict[str, Any] | None:
+    """The judge the calibration replaces the score of (the spec's baseline backend), and, when its outputs are
+    features, what they depend on (so a changed check or weight refuses the artifact)."""
+    from evalverse.judge.calibration_artifact import evidence_judge_facts
+
+    if spec.judge is None:
+        return None
+    record: dict[str, Any] = {"backend": spec.judge, "version": judge_version, "reads_outputs": spec.uses_judge}
+    if spec.uses_judge and spec.judge == "evidence":
+        record["data"] = evidence_judge_facts(taxonomy, spec.dimension)
+    return record
 
 
 def weights_table(artifact: CalibrationArtifact, X: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -3,8 +3,8 @@
 - `grouped_folds`: K folds of whole prompts (no prompt's clips in both training and test), shuffled by seed;
 - `select`: on one training set, inner grouped folds score every family x hyperparameter by the spec's
   figure (e.g. clip SRCC) on their pooled inner held-out predictions; each family keeps its best
-  hyperparameter, and the chosen family is the best of them, the MLP only when it beats the best linear one
-  by more than a standard error;
+  hyperparameter, and the chosen family is the simplest that noise cannot separate from a freer one
+  (sign-constrained linear, then linear, then the MLP; a freer tier must win by more than a standard error);
 - `nested_cv`: outer repeated grouped folds; on each outer training set `select` runs afresh (standardisation
   included) and the held-out prompts are predicted by each family's choice and by the selected family.
   Predictions of a clip are averaged over repeats (each from a model that never saw its prompt);
@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalverse.calibration.metrics import figures
-from evalverse.calibration.models import GRIDS, LINEAR, Fitted, Preprocessor, fit_family
+from evalverse.calibration.models import GRIDS, SIGNED, Fitted, Preprocessor, fit_family
+
+# families by how free they are: each tier's models contain the previous tier's (a sign-constrained linear
+# model is a linear model; a linear model is an MLP's limit), so the one-standard-error rule prefers earlier tiers
+TIERS: tuple[tuple[str, ...], ...] = (SIGNED, ("ridge", "bradley_terry"), ("mlp",))
 
 
 def grouped_folds(groups, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -42,9 +46,10 @@ def _score(pred: np.ndarray, y: np.ndarray, groups: np.ndarray, source: np.ndarr
     return -math.inf if math.isnan(value) else value
 
 
-def fit_predict(family: str, hyper: dict, X_tr, y_tr, g_tr, X_te, seed: int = 0) -> tuple[np.ndarray, Preprocessor, Fitted]:
-    pre = Preprocessor.fit(X_tr)
-    model = fit_family(family, pre.transform(X_tr), y_tr, g_tr, hyper, seed)
+def fit_predict(family: str, hyper: dict, X_tr, y_tr, g_tr, X_te, seed: int = 0,
+                signs=None) -> tuple[np.ndarray, Preprocessor, Fitted]:
+    pre = Preprocessor.fit(X_tr)  # standardising divides by a positive SD: a weight keeps its sign
+    model = fit_family(family, pre.transform(X_tr), y_tr, g_tr, hyper, seed, signs)
     return model.predict(pre.transform(X_te)), pre, model
 
 
@@ -56,11 +61,14 @@ class Selection:
     table: list[dict] = field(default_factory=list)  # every family x hyper with its inner score and standard error
 
 
-def select(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0) -> Selection:
+def select(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0, signs=None) -> Selection:
     """Inner CV choice. A family's score is the figure on its pooled inner held-out predictions; its standard
-    error, the spread of the per-fold figures / sqrt(folds). The MLP is chosen only when it beats the best
-    linear family by more than that family's standard error (the one-standard-error rule, Hastie, Tibshirani
-    & Friedman, Elements of Statistical Learning, 7.10): the simpler model wins what noise cannot separate."""
+    error, the spread of the per-fold figures / sqrt(folds). Families come in tiers of growing freedom
+    (`TIERS`: sign-constrained linear, linear, MLP; each tier's models contain the one before's); the best
+    family of the simplest tier present is taken, and a freer tier replaces it only when its best beats the
+    current choice by more than the current choice's standard error (the one-standard-error rule, Hastie,
+    Tibshirani & Friedman, Elements of Statistical Learning, 7.10): the simpler model wins what noise cannot
+    separate. `signs`: each feature's allowed weight sign, read by the signed families."""
     X, y, groups, source = np.asarray(X, float), np.asarray(y, float), np.asarray(groups), np.asarray(source)
     folds = grouped_folds(groups, inner_folds, seed)
     table, best, se = [], {}, {}
@@ -69,7 +77,7 @@ def select(X, y, groups, source, families, inner_folds: int, by: str, seed: int 
             pred = np.full(y.size, np.nan)
             per_fold = []
             for tr, te in folds:
-                pred[te] = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed)[0]
+                pred[te] = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed, signs)[0]
                 per_fold.append(figures(pred[te], y[te], groups[te], source[te])[by])
             score = _score(pred, y, groups, source, by)
             spread = np.array([v for v in per_fold if not math.isnan(v)])
@@ -77,15 +85,21 @@ def select(X, y, groups, source, families, inner_folds: int, by: str, seed: int 
             table.append({"family": family, **hyper, "score": score, "se": err})
             if family not in best or score > best[family][1]:
                 best[family], se[family] = (hyper, score), err
-    linear = [f for f in families if f in LINEAR]
-    chosen = max(linear or families, key=lambda f: best[f][1])
-    if "mlp" in best and linear and best["mlp"][1] > best[chosen][1] + se[chosen]:
-        chosen = "mlp"
+    chosen = None
+    for tier in TIERS:
+        present = [f for f in families if f in tier]
+        if not present:
+            continue
+        top = max(present, key=lambda f: best[f][1])
+        if chosen is None or best[top][1] > best[chosen][1] + se[chosen]:
+            chosen = top
+    if chosen is None:  # a family outside the tiers
+        chosen = max(families, key=lambda f: best[f][1])
     return Selection(chosen, best[chosen][0], best, table)
 
 
 def nested_cv(X, y, groups, source, families, folds: int, repeats: int, inner_folds: int, by: str,
-              seed: int = 0) -> dict:
+              seed: int = 0, signs=None) -> dict:
     """{"predictions": {family: held-out predictions, "selected": ...}, "choices": Counter of families chosen,
     "hypers": {family: Counter of chosen hyperparameters}, "splits": [(train, test)] of every outer fold}."""
     X, y, groups, source = np.asarray(X, float), np.asarray(y, float), np.asarray(groups), np.asarray(source)
@@ -98,12 +112,12 @@ def nested_cv(X, y, groups, source, families, folds: int, repeats: int, inner_fo
     for r in range(repeats):
         for k, (tr, te) in enumerate(grouped_folds(groups, folds, seed + 1000 * r)):
             splits.append((tr, te))
-            sel = select(X[tr], y[tr], groups[tr], source[tr], families, inner_folds, by, seed + 1000 * r + k + 1)
+            sel = select(X[tr], y[tr], groups[tr], source[tr], families, inner_folds, by, seed + 1000 * r + k + 1, signs)
             choices[sel.family] += 1
             for family in families:
                 hyper = sel.best[family][0]
                 hypers[family][tuple(sorted(hyper.items()))] += 1
-                pred = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed)[0]
+                pred = fit_predict(family, hyper, X[tr], y[tr], groups[tr], X[te], seed, signs)[0]
                 sums[family][te] += pred
                 if family == sel.family:
                     sums["selected"][te] += pred
@@ -137,8 +151,8 @@ class Final:
     fitted: np.ndarray  # in-sample predictions (for the scatter's "training fit", never for figures)
 
 
-def fit_final(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0) -> Final:
+def fit_final(X, y, groups, source, families, inner_folds: int, by: str, seed: int = 0, signs=None) -> Final:
     X, y, groups = np.asarray(X, float), np.asarray(y, float), np.asarray(groups)
-    sel = select(X, y, groups, source, families, inner_folds, by, seed)
-    pred, pre, model = fit_predict(sel.family, sel.hyper, X, y, groups, X, seed)
+    sel = select(X, y, groups, source, families, inner_folds, by, seed, signs)
+    pred, pre, model = fit_predict(sel.family, sel.hyper, X, y, groups, X, seed, signs)
     return Final(sel, pre, model, pred)

@@ -111,3 +111,75 @@ def feature_weights(weights: pd.DataFrame | Sequence[dict], provenance: str | No
                       xaxis={"title": "mean |contribution| (score points)" if "importance" in df else "|weight| per SD"},
                       template=TEMPLATE, height=max(320, 28 * len(df) + 120), margin={"l": 320})
     return _provenance(fig, provenance)
+
+
+# ---- EvalVerse's own calibrations (the Alignment tab), from the artifacts' reports ------------------------------
+
+SUMMARY_FIGURES = ("clip_srcc", "within_prompt_accuracy", "within_source_srcc")
+
+
+def _first(rows: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r.get("kind") == kind), None)
+
+
+def _triple(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "n/a"
+    from evalverse.calibration.report import _cell
+
+    return " / ".join(_cell(row["figures"][f], f == "within_prompt_accuracy").split(" [")[0] for f in SUMMARY_FIGURES)
+
+
+def calibration_summary(entries: Sequence[Any]) -> pd.DataFrame:
+    """One row per calibration (entries: objects with `artifact`, `status`, `applied`, `problem`, as
+    evalverse.calibration.installed lists them): its held-out figures with 95% CIs, beside the human ceiling,
+    the uncalibrated judge and the best single feature on the same clips, and the ship rule's verdict. Every
+    number comes from the artifact's own cross-validated report."""
+    from evalverse.calibration.report import _cell
+
+    out = []
+    for e in entries:
+        a = e.artifact
+        rows = a.cv.get("rows") or []
+        cal, judge, ceiling = _first(rows, "model"), _first(rows, "judge"), _first(rows, "ceiling")
+        feats = sorted((r for r in rows if r.get("kind") == "feature"),
+                       key=lambda r: -np.nan_to_num(r["figures"]["clip_srcc"]["value"], nan=-9))
+        best = feats[0] if feats else None
+        ship = (a.cv.get("ship") or {}).get("justified")
+        record = {"Dimension": a.dimension, "Against": f"{a.target.axis.replace('_', ' ')} ({a.target.source})",
+                  "Calibration": a.id, "Status": e.status + (" (applied)" if e.applied else " (refused)" if e.problem
+                                                            else " (not applied)"),
+                  "Model": f"{a.model.fitted_by}, {a.training.get('n_clips', '?')} clips / {a.training.get('n_prompts', '?')} prompts"}
+        for f in SUMMARY_FIGURES:
+            record[LABELS[f]] = _cell(cal["figures"][f], f == "within_prompt_accuracy") if cal else "n/a"
+        record["Human ceiling (clip / pairs / within)"] = _triple(ceiling)
+        record["Uncalibrated judge"] = _triple(judge)
+        record["Best single feature"] = f"{best['name']}: {_triple(best)}" if best else "n/a"
+        record["Ship rule"] = "n/a" if ship is None else ("met" if ship else "not met")
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def artifact_weights(artifact: Any) -> pd.DataFrame:
+    """feature, unit, weight, importance of an artifact: its report's table (mean |contribution| over the
+    training clips) when recorded, else the linear weights (score change per training SD)."""
+    recorded = artifact.cv.get("weights")
+    if recorded:
+        return pd.DataFrame(recorded)
+    weights = getattr(artifact.model, "weights", None)
+    if weights is None:
+        raise InputError(f"calibration {artifact.id} records no feature importance and is not linear")
+    return pd.DataFrame({"feature": [f.name for f in artifact.features], "unit": [f.unit for f in artifact.features],
+                         "weight": weights})
+
+
+def calibration_figures(artifact: Any) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """(held-out figures beside the ceiling, human-vs-predicted scatter with its fit, feature weights) of one artifact."""
+    rows = artifact.cv.get("rows") or []
+    preds = artifact.cv.get("predictions") or []
+    if not rows or not preds:
+        raise InputError(f"calibration {artifact.id} carries no cross-validated report (rows and held-out predictions)")
+    axis = artifact.target.axis.replace("_", " ")
+    return (cv_figures(rows, provenance=artifact.id),
+            predicted_vs_human(preds, title=f"Held-out prediction vs people's {axis}", provenance=artifact.id),
+            feature_weights(artifact_weights(artifact), provenance=artifact.id))

@@ -7,6 +7,12 @@ take the training median, then centre and scale by the training mean and SD) and
 - bradley_terry: a Bradley-Terry (logistic) model of which clip of a within-prompt pair people rated higher,
   on feature differences, L2 penalty `alpha`, ties in the human means left out (VideoAlign found pairwise
   training beats score regression); its utility is then put on the scale by least squares (slope >= 0);
+- ridge_signed / bradley_terry_signed: the same two fits with every weight's sign constrained by the measure
+  catalogue's direction (`signs`: +1 for higher_is_better and for the judge's own outputs, -1 for
+  lower_is_better, 0 = unconstrained for neutral and target_band measures): a calibration may then learn how
+  much sharpness, noise or blocking matters, but never that more noise or less sharpness is better. Ridge
+  becomes bounded least squares on the ridge-augmented system (scipy `lsq_linear`: non-negative least squares
+  on direction-oriented features with an L2 penalty); Bradley-Terry, L-BFGS-B with the same bounds;
 - mlp: one tanh hidden layer (`hidden` units), squared error with an L2 penalty `alpha`, L-BFGS: the paper's
   "lightweight MLP", used only when inner cross-validation prefers it to the linear families.
 
@@ -29,7 +35,24 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "bradley_terry": [{"alpha": float(a)} for a in np.logspace(-2, 2, 9)],
     "mlp": [{"hidden": float(h), "alpha": float(a)} for h in (4, 8) for a in (0.1, 1.0, 10.0)],
 }
-LINEAR = ("ridge", "bradley_terry")
+GRIDS["ridge_signed"] = GRIDS["ridge"]
+GRIDS["bradley_terry_signed"] = GRIDS["bradley_terry"]
+LINEAR = ("ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed")
+SIGNED = ("ridge_signed", "bradley_terry_signed")
+DIRECTION_SIGN = {"higher_is_better": 1, "lower_is_better": -1}
+
+
+def direction_signs(directions: list[str | None]) -> np.ndarray:
+    """Each feature's allowed weight sign from its direction: +1, -1, or 0 (unconstrained: neutral,
+    target_band, unknown). Judge outputs are given as "higher_is_better" by the caller."""
+    return np.array([DIRECTION_SIGN.get(d or "", 0) for d in directions], dtype=int)
+
+
+def _bounds(signs: np.ndarray | None, p: int) -> tuple[np.ndarray, np.ndarray]:
+    s = np.zeros(p, int) if signs is None else np.asarray(signs, int)
+    if s.size != p:
+        raise ValueError(f"{s.size} signs for {p} features")
+    return np.where(s > 0, 0.0, -np.inf), np.where(s < 0, 0.0, np.inf)
 
 
 @dataclass
@@ -71,11 +94,25 @@ class Fitted:
         return self.intercept + Z @ self.weights
 
 
-def fit_ridge(Z: np.ndarray, y: np.ndarray, alpha: float) -> Fitted:
+def fit_ridge(Z: np.ndarray, y: np.ndarray, alpha: float, signs: np.ndarray | None = None) -> Fitted:
+    """Ridge in closed form; with `signs`, the bounded least-squares solution of the same objective
+    ||Zc w - yc||^2 + alpha ||w||^2 with w_j >= 0 where signs_j = +1 and w_j <= 0 where signs_j = -1."""
     Zc = Z - Z.mean(axis=0)
     yc = y - y.mean()
-    w = np.linalg.solve(Zc.T @ Zc + alpha * np.eye(Z.shape[1]), Zc.T @ yc)
-    return Fitted("ridge", {"alpha": alpha}, float(y.mean() - Z.mean(axis=0) @ w), w)
+    p = Z.shape[1]
+    if signs is None:
+        w = np.linalg.solve(Zc.T @ Zc + alpha * np.eye(p), Zc.T @ yc)
+        family = "ridge"
+    else:
+        from scipy.optimize import lsq_linear
+
+        A = np.vstack([Zc, math.sqrt(alpha) * np.eye(p)])
+        b = np.concatenate([yc, np.zeros(p)])
+        lo, hi = _bounds(signs, p)
+        w = lsq_linear(A, b, bounds=(lo, hi), method="bvls").x
+        w = np.clip(w, lo, hi)
+        family = "ridge_signed"
+    return Fitted(family, {"alpha": alpha}, float(y.mean() - Z.mean(axis=0) @ w), w)
 
 
 def _bt_loss(w: np.ndarray, D: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
@@ -85,21 +122,25 @@ def _bt_loss(w: np.ndarray, D: np.ndarray, alpha: float) -> tuple[float, np.ndar
     return float(loss), grad
 
 
-def fit_bradley_terry(Z: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float) -> Fitted:
+def fit_bradley_terry(Z: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float,
+                      signs: np.ndarray | None = None) -> Fitted:
     i, j = pairs_within(groups)
     dy = y[i] - y[j]
     keep = dy != 0
     D = (Z[i] - Z[j])[keep] * np.sign(dy[keep])[:, None]  # each row: preferred minus other
     p = Z.shape[1]
+    family = "bradley_terry" if signs is None else "bradley_terry_signed"
     if D.shape[0] == 0:
-        return Fitted("bradley_terry", {"alpha": alpha}, float(y.mean()), np.zeros(p))
-    res = minimize(_bt_loss, np.zeros(p), args=(D, alpha), jac=True, method="L-BFGS-B")
-    w = res.x
+        return Fitted(family, {"alpha": alpha}, float(y.mean()), np.zeros(p))
+    lo, hi = _bounds(signs, p)
+    bounds = None if signs is None else [(None if math.isinf(a) else a, None if math.isinf(b) else b) for a, b in zip(lo, hi)]
+    res = minimize(_bt_loss, np.zeros(p), args=(D, alpha), jac=True, method="L-BFGS-B", bounds=bounds)
+    w = np.clip(res.x, lo, hi)
     u = Z @ w
     var = u.var()
     slope = max(float(np.cov(u, y, bias=True)[0, 1] / var), 0.0) if var > 1e-12 else 0.0
     intercept = float(y.mean() - slope * u.mean())
-    return Fitted("bradley_terry", {"alpha": alpha}, intercept, slope * w)
+    return Fitted(family, {"alpha": alpha}, intercept, slope * w)
 
 
 def _mlp_unpack(theta: np.ndarray, p: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -136,11 +177,14 @@ def fit_mlp(Z: np.ndarray, y: np.ndarray, hidden: int, alpha: float, seed: int =
 
 
 def fit_family(family: str, Z: np.ndarray, y: np.ndarray, groups: np.ndarray, hyper: dict[str, float],
-               seed: int = 0) -> Fitted:
-    if family == "ridge":
-        return fit_ridge(Z, y, hyper["alpha"])
-    if family == "bradley_terry":
-        return fit_bradley_terry(Z, y, groups, hyper["alpha"])
+               seed: int = 0, signs: np.ndarray | None = None) -> Fitted:
+    """Fit one family; `signs` (one per feature) is read by the signed families only, which require it."""
+    if family in SIGNED and signs is None:
+        raise ValueError(f"{family} needs the features' signs (their catalogue directions)")
+    if family in ("ridge", "ridge_signed"):
+        return fit_ridge(Z, y, hyper["alpha"], signs if family == "ridge_signed" else None)
+    if family in ("bradley_terry", "bradley_terry_signed"):
+        return fit_bradley_terry(Z, y, groups, hyper["alpha"], signs if family == "bradley_terry_signed" else None)
     if family == "mlp":
         return fit_mlp(Z, y, int(hyper["hidden"]), hyper["alpha"], seed)
     raise ValueError(f"unknown model family {family!r}; known: {', '.join(GRIDS)}")

@@ -51,10 +51,11 @@ def _ceiling_row(name: str, clips: pd.DataFrame, boot: PromptBootstrap | None, n
 
 def build_report(spec: CalibrationSpec, axis: str, clips: pd.DataFrame, X: pd.DataFrame, judge_score: pd.Series | None,
                  long_clips: pd.DataFrame | None = None, cv: Any = None, directions: list[str | None] | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[str], None] | None = None, signs: Any = None) -> dict[str, Any]:
     """`clips`: one row per clip (prompt, source, human, rater:* columns), aligned with `X` (features) and
     `judge_score`. `cv`: the CV settings (default the spec's). `directions`: each feature's catalogue direction
-    (None for judge outputs), to say when people's ratings run against it."""
+    (None for judge outputs), to say when people's ratings run against it. `signs`: each feature's allowed
+    weight sign (models.direction_signs), needed when the spec names a signed family."""
     cfg = cv or spec.cv
     say = progress or (lambda _m: None)
     y = clips["human"].to_numpy(float)
@@ -63,7 +64,7 @@ def build_report(spec: CalibrationSpec, axis: str, clips: pd.DataFrame, X: pd.Da
     families = list(spec.models)
     say(f"cross-validating {', '.join(families)} ({cfg.folds} folds x {cfg.repeats} repeats, inner {cfg.inner_folds})")
     res = nested_cv(X.to_numpy(float), y, prompt, source, families, cfg.folds, cfg.repeats, cfg.inner_folds,
-                    cfg.select_by, cfg.seed)
+                    cfg.select_by, cfg.seed, signs)
     preds = res["predictions"]
     rows, dists = [], {}
     choice = ", ".join(f"{f} {n}x" for f, n in res["choices"].most_common())
@@ -71,7 +72,9 @@ def build_report(spec: CalibrationSpec, axis: str, clips: pd.DataFrame, X: pd.Da
                                     f"family chosen per outer fold by inner CV: {choice}")
     rows.append(row)
     for family in families:
-        row, _ = _row(family, "family", preds[family], y, clips, boot, "hyperparameters chosen by inner CV")
+        note = "hyperparameters chosen by inner CV" + (
+            "; weights sign-constrained by the catalogue's directions" if family.endswith("_signed") else "")
+        row, _ = _row(family, "family", preds[family], y, clips, boot, note)
         rows.append(row)
     if judge_score is not None:
         js = judge_score.to_numpy(float)

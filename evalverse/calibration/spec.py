@@ -16,7 +16,7 @@ from evalverse.errors import DataError, InputError
 from evalverse.judge.calibration_features import FeatureSpec, spec_problems
 
 SPECS_PATH = Path(__file__).with_name("specs.yaml")
-Family = Literal["ridge", "bradley_terry", "mlp"]
+Family = Literal["ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed", "mlp"]
 FIGURES = ("clip_srcc", "clip_plcc", "within_prompt_accuracy", "within_source_srcc", "source_srcc")
 
 
@@ -78,6 +78,11 @@ class CalibrationSpec(_Strict):
     @property
     def uses_judge(self) -> bool:
         return any(f.is_judge for f in self.features)
+
+    def directions(self, catalogue: Any) -> list[str]:
+        """Each feature's direction: its measure's in the catalogue; the judge's outputs (score, answers with
+        polarity applied, sub-scores) are higher_is_better by construction."""
+        return ["higher_is_better" if f.is_judge else catalogue.get(f.source).direction for f in self.features]
 
     def with_features(self, features: list[FeatureSpec]) -> "CalibrationSpec":
         return self.model_copy(update={"features": tuple(features)})

@@ -21,11 +21,15 @@ def _json_safe(value: Any) -> Any:
 
 def calibrate(
     dimension: str = typer.Option(..., "--dimension", help="taxonomy dimension id with a calibration spec (visual_quality)"),
-    human: Optional[str] = typer.Option(None, "--human", help="human ratings: fetv (EVALVERSE_MEDIA_DIR or ../shared/media "
-                                        "fetv_rated_gifs/ratings.csv) or a FETV-format ratings.csv"),
+    human: Optional[str] = typer.Option(None, "--human", help="human ratings: default the store's judgments of the "
+                                        "dimension (import them with `evalverse humans import FILE --format fetv`); a "
+                                        "store source id for that source only; or a FETV-format ratings.csv read directly"),
+    clips: Optional[list[Path]] = typer.Option(None, "--clips", help="folder(s) holding the rated videos, when they are "
+                                               "not beside the imported ratings file (matched by content hash)"),
     axis: Optional[str] = typer.Option(None, "--axis", help="rating axis to learn (default: the spec's first, e.g. static_quality)"),
     long: Optional[str] = typer.Option(None, "--long", help="FETV's rating-only file for the ceiling over all its prompts "
-                                       "(default ../shared/data/fetv/fetv_ratings_long.csv when present)"),
+                                       "(default: the store's judgments of the dimension without a video, else "
+                                       "../shared/data/fetv/fetv_ratings_long.csv when present)"),
     folds: Optional[int] = typer.Option(None, "--folds", help="outer prompt-grouped folds (default: the spec's)"),
     repeats: Optional[int] = typer.Option(None, "--repeats", help="outer repetitions (default: the spec's)"),
     bootstrap: Optional[int] = typer.Option(None, "--bootstrap", help="bootstrap draws for the intervals (default: the spec's)"),
@@ -53,12 +57,10 @@ def calibrate(
     overrides = {k: v for k, v in {"folds": folds, "repeats": repeats, "bootstrap": bootstrap, "seed": seed}.items()
                  if v is not None}
     cv = cv.model_validate(cv.model_dump() | overrides) if overrides else None
-    store, warning = Store.open_or_memory(settings)
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
+    store = Store.from_settings(settings)  # the ratings live there: the file or a clear error, never a stand-in
     try:
         outcome = run(dimension, settings, human=human, axis=axis, long=long, store=store, use_cache=not no_cache,
-                      cv=cv, progress=lambda m: typer.echo(m, err=True))
+                      cv=cv, progress=lambda m: typer.echo(m, err=True), folders=list(clips or []))
     finally:
         store.close()
     artifact, report = outcome.artifact, outcome.report

@@ -10,12 +10,14 @@ carries everything needed to apply it and to know when it no longer applies:
 - what it was trained on: the human source and axis, the axis -> dimension mapping, a hash of the training
   data, the clips per source; the catalogue version and the facts of each measure used; the taxonomy version,
   file hash and a hash of the dimension's subtree with its questions; the operators' versions and backends;
-  the judge backend when judge outputs are features; the cross-validated figures with their intervals;
+  the judge backend it calibrates (and, when its outputs are features, what they depend on); the
+  cross-validated figures with their intervals;
   library versions and the creation time.
 
 `check_artifact` refuses (CalibrationMismatch, a DataError) an artifact whose measures left the catalogue or
 changed unit, kind or scope, whose dimension changed in the taxonomy (questions added, removed or reworded,
-checks changed, the scale changed), or whose operators changed version, naming each change: a calibration is
+checks changed, the scale changed), whose operators changed version, or (when it reads the evidence judge's
+outputs) whose judge checks, coverage rule or weights for the dimension changed, naming each change: a calibration is
 never silently applied to evidence that means something else. Changes elsewhere in the catalogue or the
 taxonomy do not touch it. `apply` also refuses evidence made by another operator backend than training's.
 
@@ -55,6 +57,7 @@ class ArtifactFeature(_Strict):
     unit: str  # the catalogue's unit of the measure at training ("score", "answer 0-1" for judge outputs)
     kind: str  # the catalogue's kind (number, integer, bool) or "judge"
     scope: str  # clip | shot | judge
+    direction: str | None = None  # the catalogue's direction at training (judge outputs: higher_is_better)
     impute: float  # value used when missing (training median, after the transform)
     mean: float  # standardisation on the training data
     scale: float = Field(gt=0)
@@ -68,7 +71,7 @@ class ArtifactFeature(_Strict):
 
 class LinearModel(_Strict):
     kind: Literal["linear"] = "linear"
-    fitted_by: Literal["ridge", "bradley_terry"]
+    fitted_by: Literal["ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed"]  # *_signed: weights sign-constrained by the features' directions
     intercept: float
     weights: list[float]  # score units per training SD of each feature, in feature order
     hyper: dict[str, float] = Field(default_factory=dict)
@@ -108,7 +111,7 @@ class CalibrationArtifact(_Strict):
     catalogue: dict[str, Any]  # version + {measure id: {unit, kind, scope}}
     taxonomy: dict[str, Any]  # version, file_hash, dimension_hash, score_scale, questions {id: {text, check, polarity}}
     operators: dict[str, dict[str, Any]]  # {name: {version, backend}}
-    judge: dict[str, Any] | None = None  # {backend, version} when judge outputs are features
+    judge: dict[str, Any] | None = None  # {backend, version, reads_outputs, data}: the judge it calibrates
     cv: dict[str, Any]  # the cross-validated report: rows of figures with CIs (model, judge, features, ceilings), held-out predictions
     library: dict[str, str]
     created_at: datetime
@@ -159,6 +162,49 @@ def dimension_facts(taxonomy: Any, dimension: str) -> dict[str, Any]:
             "dimension_hash": canonical_hash(dim.model_dump(mode="json")), "questions": questions}
 
 
+DOC_FIELDS = {"why", "description", "reason"}  # documentation: never changes an answer
+
+
+def _numbers_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _numbers_only(v) for k, v in value.items() if k not in DOC_FIELDS}
+    if isinstance(value, (list, tuple)):
+        return [_numbers_only(v) for v in value]
+    return value
+
+
+def evidence_judge_facts(taxonomy: Any, dimension: str, checks: Any = None, weights: Any = None) -> dict[str, str]:
+    """What the offline evidence judge's outputs for `dimension` depend on beyond the taxonomy slice: the
+    checks its questions name (measures, comparisons, thresholds, parameters, code versions; not their
+    documentation), the coverage rule and the scoring weights of its questions and sub-dimensions, each as a
+    hash. An artifact that reads judge.* features of the evidence judge is refused when one changes."""
+    from evalverse.judge.checks import code_checks, load_checks
+    from evalverse.judge.scoring import load_weights
+    from evalverse.provenance import canonical_hash
+
+    checks = checks or load_checks()
+    weights = weights or load_weights()
+    dim = taxonomy.dimension(dimension)
+    names = sorted({q.check for sub in dim.sub_dimensions for q in sub.questions if q.check})
+    code = code_checks()
+    used = {}
+    for n in names:
+        if n in checks.data:
+            used[n] = {"data": _numbers_only(checks.data[n].model_dump(mode="json"))}
+        elif n in checks.code:
+            used[n] = {"code": _numbers_only(checks.code[n].model_dump(mode="json")),
+                       "version": getattr(code.get(n), "version", None)}
+        else:
+            used[n] = {"unimplemented": True}
+    qids = {q.id for sub in dim.sub_dimensions for q in sub.questions}
+    subs = {sub.id for sub in dim.sub_dimensions}
+    w = {"question": weights.default_question, "sub_dimension": weights.default_sub_dimension,
+         "questions": {k: v for k, v in weights.questions.items() if k in qids},
+         "sub_dimensions": {k: v for k, v in weights.sub_dimensions.items() if k in subs}}
+    return {"checks": canonical_hash(used), "coverage": canonical_hash(_numbers_only(checks.coverage.model_dump(mode="json"))),
+            "weights": canonical_hash(w)}
+
+
 def compatibility_problems(artifact: CalibrationArtifact, catalogue: Any, taxonomy: Any,
                            operator_versions: Mapping[str, str] | None = None) -> list[str]:
     """What changed since training, one line each (empty: the artifact applies here)."""
@@ -188,6 +234,14 @@ def compatibility_problems(artifact: CalibrationArtifact, catalogue: Any, taxono
                ([f"questions changed: {', '.join(changed)}"] if changed else [])
         problems.append(f"dimension {artifact.dimension} changed in the taxonomy (version {old.get('version')} -> "
                         f"{current['version']}; {'; '.join(bits) or 'its description or structure'})")
+    judge = artifact.judge or {}
+    if judge.get("reads_outputs") and judge.get("backend") == "evidence" and judge.get("data"):
+        now = evidence_judge_facts(taxonomy, artifact.dimension)
+        for key, what in (("checks", "checks its questions name"), ("coverage", "coverage rule"),
+                          ("weights", "scoring weights")):
+            if judge["data"].get(key) != now[key]:
+                problems.append(f"the evidence judge's {what} for {artifact.dimension} changed since training "
+                                "(its outputs are features: they would mean something else)")
     if operator_versions is None:
         operator_versions = _registered_versions(list(artifact.operators))
     for name, facts in artifact.operators.items():

@@ -97,7 +97,9 @@ class JudgeOutputs:
         judge's own: `uncalibrated_score` where a calibration already replaced `score`."""
         data = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result or {})
         answers = {a["question_id"]: a.get("score") for a in data.get("answers") or []}
-        score = data["uncalibrated_score"] if "uncalibrated_score" in data else data.get("score")
+        score = data.get("uncalibrated_score")
+        if score is None:  # no calibration replaced it
+            score = data.get("score")
         return cls(score=score, answers=answers, sub_scores=dict(data.get("sub_scores") or {}))
 
 

@@ -43,3 +43,7 @@ class DimensionResult(BaseModel):
     raw_text: str | None = None  # the model's raw output where there was one
     seconds: float = 0.0
     provenance_hash: str | None = None  # the run provenance it was made with (evalverse.provenance), set by the pipeline
+    # when a calibration artifact applies (evalverse.judge.calibrated): `score` is its prediction of the human
+    # score, `uncalibrated_score` the judge's own, `calibration` {id, applied, contributions | reason, ...}
+    uncalibrated_score: float | None = None
+    calibration: dict[str, Any] | None = None

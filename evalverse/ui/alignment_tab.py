@@ -1,4 +1,5 @@
-"""Alignment tab: how well machine win ratios follow the human ones, per dimension (table + scatter)."""
+"""Alignment tab: how well machine win ratios follow the human ones, per dimension (table + scatter), and
+EvalVerse's own calibrations against human ratings (evalverse.calibration: figures from the artifacts' reports)."""
 from __future__ import annotations
 
 import gradio as gr
@@ -59,6 +60,11 @@ def alignment_table(ctx: AppContext, source: str | None = None) -> pd.DataFrame:
 
 
 def render(ctx: AppContext) -> None:
+    _render_win_ratios(ctx)
+    render_calibration(ctx)
+
+
+def _render_win_ratios(ctx: AppContext) -> None:
     frame = ctx.data.frame
     gr.Markdown(
         "Agreement between EvalVerse's machine win ratios and the expert panel's, per dimension, over the "
@@ -93,3 +99,70 @@ def render(ctx: AppContext) -> None:
         return alignment_table(ctx, name), gr.update(choices=[ALL, *ds], value=ALL), alignment_figure(ctx, ALL, name)
 
     source.input(pick, source, [table, choice, plot], show_progress="hidden")
+
+
+# ---- EvalVerse's own calibration -------------------------------------------------------------------------------
+
+def calibration_entries(ctx: AppContext) -> list:
+    from evalverse.calibration.installed import installed_calibrations
+
+    return installed_calibrations(ctx.settings.data_dir, taxonomy=ctx.taxonomy)
+
+
+def _entry(ctx: AppContext, path: str | None):
+    entries = calibration_entries(ctx)
+    entry = next((e for e in entries if str(e.path) == path), entries[0] if entries else None)
+    if entry is None:
+        from evalverse.errors import InputError
+
+        raise InputError("no calibration fitted yet")
+    return entry
+
+
+def _figure(k: int):
+    @failsafe_figure
+    def build(ctx: AppContext, path: str | None):
+        from evalverse.calibration.figures import calibration_figures
+
+        return calibration_figures(_entry(ctx, path).artifact)[k]
+    return build
+
+
+cv_figure, scatter_figure, weights_figure = _figure(0), _figure(1), _figure(2)
+
+
+def calibration_table(ctx: AppContext) -> pd.DataFrame:
+    from evalverse.calibration.figures import calibration_summary
+    from evalverse.ui.failsafe import failsafe_table
+
+    return failsafe_table(lambda: calibration_summary(calibration_entries(ctx)))()[0]
+
+
+def render_calibration(ctx: AppContext) -> None:
+    gr.Markdown(
+        "### EvalVerse's own calibration\nHow well the judge's calibrated score agrees with people, per dimension, "
+        "on prompts the fit never saw (prompt-grouped nested cross-validation, 95% intervals over prompts), beside "
+        "the human ceiling (one rater against the others), the uncalibrated judge and the best single feature. "
+        "*Within-source* SRCC orders the clips of one generator: it cannot be won by recognising which model made "
+        "a clip. Every number is read from the calibration artifacts (`evalverse calibrate`).")
+    try:
+        entries = calibration_entries(ctx)
+    except Exception as exc:  # noqa: BLE001 - the section says why; the rest of the tab stays
+        from evalverse.ui.failsafe import describe
+
+        gr.Markdown(f"⚠️ **Calibrations could not be read.** {describe(exc)}")
+        return
+    if not entries:
+        gr.Markdown("No calibration is fitted or installed yet. Import human ratings and fit one: "
+                    "`evalverse humans import ../shared/media/fetv_rated_gifs/ratings.csv --format fetv`, then "
+                    "`evalverse calibrate --dimension visual_quality`.", elem_id="calibration-empty")
+        return
+    gr.Dataframe(calibration_table(ctx), label="Calibrations (held-out figures)", interactive=False,
+                 elem_id="calibration-table", buttons=["copy"])
+    first = str(entries[0].path)
+    choice = gr.Dropdown([(e.label, str(e.path)) for e in entries], value=first, label="Calibration",
+                         elem_id="calibration-choice")
+    plots = [gr.Plot(build(ctx, first), show_label=False, elem_id=f"calibration-{name}")
+             for build, name in ((cv_figure, "cv"), (scatter_figure, "scatter"), (weights_figure, "weights"))]
+    choice.input(lambda p: (cv_figure(ctx, p), scatter_figure(ctx, p), weights_figure(ctx, p)), choice, plots,
+                 show_progress="hidden")
