@@ -3,8 +3,9 @@
 For a source computed from an own suite (`<suite>:<judge>@<version>`), the model's stored results on that dimension,
 lowest score first, each with its keyframe strip, score, verdict line and a link to the full run: the Runs tab's
 per-case list (`Store.dimension_page` + `Store.keyframes_for` rendered by `runs_list.cases_html`), restricted to the
-suite, the model and the judge's version. The links are real addresses (`?tab=runs&run=ID…`, keeping this view's
-state); inside the app they open the run in the Runs tab from the store (`Shareable.follow`). For the paper's
+suite, the model and the judge's version. The links are real addresses (`?tab=diagnose&run=ID…`, keeping this view's
+state); inside the app they open the stored run in the Diagnose tab, read from the store without recomputing
+(`Shareable.follow`), and one more link lists the same cases in the Runs tab. For the paper's
 Table 3 the cell says why there is nothing to list: the paper publishes only win ratios.
 """
 from __future__ import annotations
@@ -117,7 +118,7 @@ def drill_html(ctx: Any, source: str | None, model: str | None, dimension: str |
             frames = ctx.store.keyframes_for([r["video_hash"] for r in rows])
     except EvalVerseError as exc:
         return error_html(str(exc), "drill")
-    listing = runs_list.cases_html(rows, frames, ctx.taxonomy, dimension, base)
+    listing = runs_list.cases_html(rows, frames, ctx.taxonomy, dimension, base, run_tab="diagnose")
     all_runs = "?" + url_state.encode(base | {"tab": "runs"})
     more = (f"the first {LIMIT} of them; " if len(rows) == LIMIT else "")
     note = (f'<div class="ev-meta">{len(rows)} stored result{"s" * (len(rows) != 1)} of {esc(info["judge"])} '
