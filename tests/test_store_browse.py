@@ -9,9 +9,9 @@ from evalverse.store import Store
 
 
 def _run(store: Store, video: str, *, judge: str = "evidence", prompt: str | None = None, scores=(), finish=True,
-         path: str | None = None, model: str | None = None) -> int:
+         path: str | None = None, model: str | None = None, version: str = "1.0") -> int:
     store.upsert_video(video, path or f"/clips/{video}.mp4", {}, model=model)
-    rid = store.start_run(video, judge, "1.0", {}, {"n": video}, prompt=prompt, provenance={"p": video})
+    rid = store.start_run(video, judge, version, {}, {"n": video}, prompt=prompt, provenance={"p": video})
     for dim, status, score in scores:
         store.add_dimension_result(rid, {"dimension": dim, "status": status, "score": score, "backend": judge,
                                          "rationale": f"{dim} of {video}"})
@@ -90,6 +90,9 @@ def test_one_dimension_across_runs_lowest_score_first(store):
     assert [r["run_id"] for r in store.dimension_page("lens", order="score_desc")] == [high, low, unscored]
     assert [r["run_id"] for r in store.dimension_page("lens", limit=1, offset=1)] == [high]
     assert [r["run_id"] for r in store.dimension_page("lens", result_status="gated")] == [unscored]
+    newer = _run(store, "d5", scores=[("lens", "scored", 2.0)], version="1.1")  # a leaderboard source is one version
+    assert [r["run_id"] for r in store.dimension_page("lens", judge="evidence", judge_version="1.1")] == [newer]
+    assert newer not in [r["run_id"] for r in store.dimension_page("lens", judge_version="1.0")]
     with pytest.raises(InputError):
         store.dimension_page("lens", order="best")
 

@@ -234,6 +234,20 @@ def paper_cells(frame: pd.DataFrame, order: Sequence[str] | None = None, digits:
     return out
 
 
+def dimension_column(aspect: str, dimension: str) -> str:
+    """The leaderboard table's header of one dimension's cells: 'Aspect · Dimension'."""
+    return f"{aspect} · {dimension}"
+
+
+def dimension_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """{table header: dimension id} for the dimensions of a frame with a `dimension_id` column (the cells a
+    leaderboard click can open)."""
+    if frame is None or frame.empty or "dimension_id" not in frame.columns:
+        return {}
+    rows = frame.drop_duplicates(["aspect", "dimension"])
+    return {dimension_column(a, d): str(i) for a, d, i in zip(rows["aspect"], rows["dimension"], rows["dimension_id"])}
+
+
 def aggregate_column(group: str, source: str) -> str:
     return f"{group} ({'M' if source == 'machine' else 'H'})"
 
@@ -290,8 +304,7 @@ def leaderboard_table(
 
     cells = paper_cells(rows, order, digits) if len(rows) else None
     for stage, aspect, dim in triples:
-        col = f"{aspect} · {dim}"
-        table[col] = cells[(stage, aspect, dim)].reindex(names).fillna(MISSING_CELL).tolist()
+        table[dimension_column(aspect, dim)] = cells[(stage, aspect, dim)].reindex(names).fillna(MISSING_CELL).tolist()
 
     numeric = numeric_columns(table)
     if sort_by not in numeric:

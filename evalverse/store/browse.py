@@ -168,12 +168,13 @@ class RunBrowseRepository(Repository):
         return {"judges": judges, "suites": suites, "models": [m for m in models if m is not None]}
 
     def dimension_page(self, dimension: str, *, query: str | None = None, judge: str | None = None,
-                       suite: str | None = None, model: str | None = None, result_status: str | None = None,
+                       judge_version: str | None = None, suite: str | None = None, model: str | None = None, result_status: str | None = None,
                        order: str = "score_asc", limit: int = 20, offset: int = 0,
                        finished_only: bool = True) -> list[dict[str, Any]]:
         """One dimension's results across runs, sorted by score (unscored last; ties newest first): the
         per-case view. Each row: run_id, video_hash, video_path, prompt, judge_backend, judge_version,
-        started_at, provenance_hash, suite, model, case_id, and the stored DimensionResult as `result`."""
+        started_at, provenance_hash, suite, model, case_id, and the stored DimensionResult as `result`.
+        `judge_version` keeps one version of the judge (a leaderboard source `<suite>:<judge>@<version>`)."""
         limit = _limit(limit)
         if order not in ORDERS:
             raise InputError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
@@ -190,6 +191,9 @@ class RunBrowseRepository(Repository):
             if result_status:
                 where.append("d.status = ?")
                 params.append(result_status)
+            if judge_version:
+                where.append("r.judge_version = ?")
+                params.append(judge_version)
             direction = "ASC" if order == "score_asc" else "DESC"
             sort = f"d.score {direction} NULLS LAST, d.run_id DESC"
             # the page is chosen on narrow columns first; only its rows carry the stored result JSON

@@ -167,4 +167,4 @@ def render(ctx: AppContext) -> None:
     )
     share.bind("sample", sample, lambda: [label for label, _ in session.list_samples()])
     share.bind("media", media_file, lambda: session.list_media(settings.media_dir))
-    share.on_load(outs, lambda state: restore(ctx, state))
+    share.on_load(outs, lambda state: restore(ctx, state), tab="diagnose")

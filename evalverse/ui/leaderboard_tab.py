@@ -20,8 +20,10 @@ from evalverse.leaderboard.aggregate import (
     paper_cells,
 )
 from evalverse.leaderboard.figures import ci_plot, ratings_plot
+from evalverse.ui import drilldown, url_state
 from evalverse.ui.context import AppContext
 from evalverse.ui.failsafe import describe, failsafe_figure
+from evalverse.ui.shareable import FOLLOW_JS, Shareable
 
 TITLE = "Leaderboard"
 LEVELS = {"Overall": "overall", "Per stage": "stage", "Per aspect": "aspect"}
@@ -31,7 +33,8 @@ RULE = (
     "**Selected (M / H)**: mean machine / human win ratio over the *selected* dimensions the model was "
     "evaluated on; **Dims** says how many of them it has. A dimension a model was not run on (e.g. sound "
     "for a silent model) is left out, never counted as zero. Cells read *machine / human* as in the "
-    "paper's Table 3; – = not evaluated. Click a column header to sort by it. For a computed source "
+    "paper's Table 3; – = not evaluated. Click a column header to sort by it, a dimension's cell to see the cases "
+    "behind it (below the table). For a computed source "
     "(`<suite>:<judge>@<version>`), ± is half the width of the 95 % bootstrap interval over cases; a figure over "
     "too few cases reads *too few (n)* and is left out of the aggregates."
 )
@@ -133,6 +136,20 @@ def _tree(ctx: AppContext, frame: pd.DataFrame) -> tuple[list[str], list[str], l
     return (list(dict.fromkeys(t[0] for t in triples)), list(dict.fromkeys(t[1] for t in triples)), [t[2] for t in triples])
 
 
+def source_updates(ctx: AppContext, name: str | None) -> tuple:
+    """Updates for a newly picked source: the intervals accordion (open for a computed source), its stages, aspects
+    and dimensions (all selected), the interval dimension and plot, the ratings choice and plot."""
+    try:
+        st, asp, ds = _tree(ctx, source_frame(ctx, name))
+    except Exception:  # noqa: BLE001 - the table shows the problem
+        st, asp, ds = [], [], []
+    first = ds[0] if ds else None
+    opened = gr.update(open=ctx.source_data(name)["kind"] == "bench") if name else gr.update()
+    return (opened, gr.update(choices=st, value=st), gr.update(choices=asp, value=asp), gr.update(choices=ds, value=ds),
+            gr.update(choices=ds, value=first), interval_figure(ctx, name, first),
+            gr.update(choices=[OVERALL_RATINGS, *ds], value=OVERALL_RATINGS), rating_figure(ctx, name, OVERALL_RATINGS))
+
+
 def render(ctx: AppContext) -> None:
     gr.Markdown(
         "Pairwise win ratios of video generation models against all other competitors, per dimension of "
@@ -175,11 +192,13 @@ def render(ctx: AppContext) -> None:
         first, datatype=_datatypes(first), label="Leaderboard", interactive=False, pinned_columns=2, max_height=640, wrap=False,
         elem_id="leaderboard-table", buttons=["copy", "fullscreen"], show_search="search",
     )
+    first_kind = ctx.source_data(first_source)["kind"]
+    drill = gr.HTML(drilldown.hint_html(first_kind), elem_id="leaderboard-drill", js_on_load=FOLLOW_JS)
     gr.Markdown(RULE)
     with gr.Accordion("The paper's view (grouped by stage and aspect)", open=False):
         paper = gr.HTML(first_paper, elem_id="leaderboard-paper")
 
-    bench = ctx.source_data(first_source)["kind"] == "bench"
+    bench = first_kind == "bench"
     with gr.Accordion("Intervals and Bradley–Terry ratings (computed sources)", open=bench) as intervals:
         with gr.Row():
             ci_dim = gr.Dropdown(dims, value=dims[0] if dims else None, label="Dimension", elem_id="interval-dimension",
@@ -195,20 +214,45 @@ def render(ctx: AppContext) -> None:
     def refresh(*values):
         return update_table(ctx, *values)
 
-    def pick_source(name):
-        """A new source: its own stages, aspects and dimensions, all selected; its plots."""
-        try:
-            st, asp, ds = _tree(ctx, source_frame(ctx, name))
-        except Exception:  # noqa: BLE001 - the table shows the problem
-            st, asp, ds = [], [], []
-        first = ds[0] if ds else None
-        opened = gr.update(open=ctx.source_data(name)["kind"] == "bench") if name else gr.update()
-        return (opened, gr.update(choices=st, value=st), gr.update(choices=asp, value=asp), gr.update(choices=ds, value=ds),
-                gr.update(choices=ds, value=first), interval_figure(ctx, name, first),
-                gr.update(choices=[OVERALL_RATINGS, *ds], value=OVERALL_RATINGS), rating_figure(ctx, name, OVERALL_RATINGS))
+    share = ctx.share or Shareable()  # a tab built outside build_app keeps its own (never restored)
+    picked = [intervals, stage_box, aspect_box, dim_box, ci_dim, ci_plot_box, bt_dim, bt_plot]
 
-    source.input(pick_source, source, [intervals, stage_box, aspect_box, dim_box, ci_dim, ci_plot_box, bt_dim, bt_plot],
+    def pick_source(name, url):
+        """A new source: its own stages, aspects and dimensions, all selected; its plots; no drill-down open."""
+        kind = ctx.source_data(name)["kind"] if name else "paper"
+        return (*source_updates(ctx, name), drilldown.hint_html(kind),
+                url_state.update(url, **drilldown.drill_state(name, None, None)))
+
+    source.input(pick_source, [source, share.url], picked + [drill, share.url],
                  show_progress="hidden").then(refresh, controls, outputs, show_progress="hidden")
+
+    def open_cell(name, shown, url, evt: gr.SelectData):
+        """A clicked cell: the model's cases on that dimension below the table, and the cell in the link."""
+        columns = list(shown.columns) if isinstance(shown, pd.DataFrame) else []
+        target = drilldown.clicked_cell(ctx.source_data(name)["frame"], columns, evt.index, evt.row_value)
+        if target is None:
+            return gr.skip(), gr.skip()
+        model, dimension = target
+        return (drilldown.drill_html(ctx, name, model, dimension),
+                url_state.update(url, tab="leaderboard", **drilldown.drill_state(name, model, dimension)))
+
+    table.select(open_cell, [source, table, share.url], [drill, share.url], show_progress="hidden",
+                 scroll_to_output=True)
+    share.follow(drill)
+
+    def restore(state):
+        """On page load (or a followed link to this tab): the link's source with its open drill-down."""
+        names = [s for _, s in choices]
+        name = state.get("source") if state.get("source") in names else None
+        if name is None and not state.get("drill_model"):
+            return [gr.skip()] * (len(picked) + len(outputs) + 2)
+        name = name or first_source
+        updates = source_updates(ctx, name)
+        st, asp, ds = (u["value"] for u in updates[1:4])
+        return [name, *updates, *update_table(ctx, "Overall", SELECTED_MACHINE, st, asp, ds, "All", [], name),
+                drilldown.drill_html(ctx, name, state.get("drill_model"), state.get("drill_dimension"))]
+
+    share.on_load([source, *picked, *outputs, drill], restore, tab="leaderboard")
     ci_dim.input(lambda s_, d: interval_figure(ctx, s_, d), [source, ci_dim], ci_plot_box, show_progress="hidden")
     bt_dim.input(lambda s_, d: rating_figure(ctx, s_, d), [source, bt_dim], bt_plot, show_progress="hidden")
 

@@ -75,8 +75,9 @@ def strip_html(frames: Sequence[Mapping[str, Any]]) -> str:
 
 
 def cases_html(rows: Sequence[Mapping[str, Any]], keyframes: Mapping[str, Sequence[Mapping[str, Any]]],
-               taxonomy: Any, dimension: str, base: Mapping[str, Any] | None = None) -> str:
-    """One dimension across runs: keyframe strip, score, verdict line, clip and origin, a link to the full run."""
+               taxonomy: Any, dimension: str, base: Mapping[str, Any] | None = None, run_tab: str = "runs") -> str:
+    """One dimension across runs: keyframe strip, score, verdict line, clip and origin, a link to the full run
+    (opened in the tab `run_tab`: the Runs tab, or "diagnose" for the Diagnose tab's view of a stored run)."""
     try:
         name = taxonomy.dimension(dimension).name
     except (KeyError, AttributeError):
@@ -94,7 +95,7 @@ def cases_html(rows: Sequence[Mapping[str, Any]], keyframes: Mapping[str, Sequen
             f'<div class="ev-case" data-open-run="{rid}" data-dimension="{ident(dimension)}">'
             f'{strip_html(keyframes.get(r.get("video_hash"), ()))}'
             f'<div class="ev-case-body">{score_badge(res, scale=scale)} '
-            f'<a href="{esc(link(**base | {"tab": "runs", "run": rid}))}" data-run="{rid}" data-action="open"><b>run #{rid}</b></a> '
+            f'<a href="{esc(link(**base | {"tab": run_tab, "run": rid}))}" data-run="{rid}" data-action="open"><b>run #{rid}</b></a> '
             f'{esc(clip_name(r))}{(" · " + origin) if origin else ""} '
             f'<span class="ev-meta">{esc(r.get("judge_backend"))} {esc(r.get("judge_version"))}</span>'
             f'<div>{basis_html(verdict_line(res, taxonomy))}</div></div></div>')

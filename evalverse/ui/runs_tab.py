@@ -290,5 +290,5 @@ def render(ctx: AppContext) -> None:
                           str(rid or ""), str(a or ""), str(b or "")]
                 + open_run(ctx, rid) + compare_runs(ctx, a, b))
 
-    share.on_load(filters + [table, page_line, pages, open_id, cmp_a, cmp_b] + run_outs + cmp_outs, restore)
+    share.on_load(filters + [table, page_line, pages, open_id, cmp_a, cmp_b] + run_outs + cmp_outs, restore, tab="runs")
 

@@ -1,5 +1,6 @@
-"""The shareable view state kept in the page's query string: which tab, the clip source, the Runs filters, the
-open run and the compared pair. Pure functions (no gradio): parse a query, write one, change a key.
+"""The shareable view state kept in the page's query string: which tab, the leaderboard source and its open
+drill-down (a model's cases on one dimension), the Diagnose clip, the Runs filters, the open run and the compared
+pair. Pure functions (no gradio): parse a query, write one, change a key.
 
 Only the keys below are read; each value is cut to `MAX_VALUE` characters, and ids must be whole numbers, so a
 crafted link can select a view but never inject anything (every value is also escaped wherever it is shown).
@@ -10,8 +11,8 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 # in the order they are written
-KEYS = ("tab", "source", "sample", "media", "q", "judge", "status", "suite", "model", "dimension", "order",
-        "run", "a", "b")
+KEYS = ("tab", "source", "drill_model", "drill_dimension", "sample", "media", "q", "judge", "status", "suite", "model",
+        "dimension", "order", "run", "a", "b")
 NUMERIC = frozenset({"run", "a", "b"})
 MAX_VALUE = 300
 
