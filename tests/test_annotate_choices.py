@@ -102,3 +102,25 @@ def test_three_outputs_are_ranked_strictly_in_the_tab(world):
     assert subs["lens"]["ranking"] == [order[2], order[0], order[1]] and subs["lens"]["note"] == "crisp"
     assert subs["lighting"]["ranking"] == [order[1], order[2], order[0]]
     assert len(ctx.store.human_outcomes(source="app").query("case_key == 'c2' and dimension == 'lens'")) == 3
+
+
+def test_the_review_tab_flags_an_annotator_who_always_picks_the_left_output(world):
+    ctx, tokens, _, clips = world
+    svc = AnnotationService(ctx.store, ctx.taxonomy, rng=random.Random(3))
+    for i in range(12):
+        svc.create_task({"case_key": f"s{i}", "prompt": f"case {i}", "dimensions": ["lens"], "required": 2,
+                         "outputs": [{"model": m, "video_path": str(clips[(m, f"c{i % 6}")])} for m in ("alpha", "beta")]})
+    careful = issue_token(ctx.store, "careful", "annotator").token
+    for token, sides in ((tokens["ann"], ["left"]), (careful, ["left", "right"])):  # careful alternates
+        state, n = annotate_tab.sign_in(ctx, token)[0], 0
+        while state and state.get("uid"):
+            fields = [(d["id"], 1) for d in state["dimensions"] if d["id"] not in state["done"]]
+            state = annotate_tab.submit(ctx, state, fields, [sides[n % len(sides)], ""] * len(fields))[0]
+            n += 1
+    rev = review_tab.sign_in(ctx, tokens["rev"])[0]
+    stats, report = review_tab.show_stats(ctx, rev, False)
+    flags = stats[stats.index('id="stats-flags"'):]
+    row = next(r for r in flags.split("<tr>") if "<td>ann</td>" in r)
+    assert "side_bias" in row and "left output in 13 of 13" in row  # 12 tasks here and the pair of the fixture
+    assert "<td>careful</td><td>side_bias" not in flags
+    assert '"flag": "side_bias"' in report
