@@ -13,8 +13,8 @@ from evalverse.ui import (about_tab, alignment_tab, annotate_tab, diagnose_tab, 
                           reward_api, taxonomy_tab)
 from evalverse.ui.context import AppContext, open_context
 
-TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, annotate_tab, review_tab, taxonomy_tab,
-                                about_tab)
+TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, annotate_tab, review_tab,
+                                taxonomy_tab, about_tab)
 TITLE = "EvalVerse: judge AI-generated video the way a film crew would"
 
 CSS = """
