@@ -9,8 +9,8 @@ import sys
 
 import typer
 
-from evalverse.commands import (annotators, bench, calibrate, diagnose, evidence, export, humans, leaderboard, models,
-                                quiet, runs, taxonomy)
+from evalverse.commands import (annotators, bench, calibrate, diagnose, evidence, export, humans, humans_tasks,
+                                leaderboard, models, quiet, runs, taxonomy)
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -19,6 +19,7 @@ app.add_typer(leaderboard.app, name="leaderboard")
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(humans.app, name="humans")
+humans.app.add_typer(humans_tasks.app, name="tasks")
 app.add_typer(annotators.app, name="annotators")
 app.add_typer(bench.app, name="bench")
 app.command("evidence")(evidence.evidence)

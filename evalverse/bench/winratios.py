@@ -121,3 +121,19 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def enough(n_cases: Any, ci: float = CI) -> bool:
     return n_cases is not None and n_cases == n_cases and int(n_cases) >= pairwise.min_cases(1 - ci)
+
+
+def refresh_suite(store: Any, suite: str) -> list[dict[str, Any]]:
+    """Recompute every stored source of `suite` with the settings it was computed with (after human judgments
+    of the suite were finalised, say); returns [{source, human_win_ratios}] for each, or [] when the suite has
+    no computed source yet (then `evalverse bench winratios --suite ...` makes one)."""
+    out = []
+    for src in store.bench.sources():
+        if src.get("kind") != "bench" or src.get("suite") != suite:
+            continue
+        s = src.get("settings") or {}
+        result = compute(store, suite, src["judge"], src["judge_version"], n_boot=int(s.get("n_boot", N_BOOT)),
+                         ci=float(s.get("ci", CI)), seed=int(s.get("seed", 0)), human_qa=s.get("human_qa", "pass"))
+        out.append({"source": result["source"], "human_judgments": result["summary"]["human_judgments"],
+                    "win_ratios": [r for r in result["win_ratios"] if r.get("human_win_ratio") is not None]})
+    return out

@@ -84,6 +84,58 @@ class AnnotationService:
             dimensions=[guidance(self.taxonomy.dimension(d)) for d in task["dimensions"]], done=sorted(done),
         )
 
+    def whoami(self, token: str | None) -> Principal:
+        """The person and role behind a token (AccessError when it is missing, wrong or revoked)."""
+        return authenticate(self.store, token)
+
+    def view_for_review(self, token: str, task_uid: str) -> TaskView:
+        """The blind task view (prompt, reference, outputs in the shown order) for a reviewer or auditor."""
+        me = authenticate(self.store, token)
+        require(me, "read_labels")
+        return self._view(self._task(task_uid))
+
+    # ---- work queues (counts and names only: labels are read through `labels` / `audit_view`) ---------------
+    def _queue(self, suite: str | None) -> list[dict[str, Any]]:
+        out = []
+        for task in self.store.annotation_tasks(suite=suite, open_only=True):
+            subs = self.store.task_submissions(task["id"])
+            if not subs:
+                continue
+            reviews = self.store.task_reviews(task["id"])
+            reviewed = {r["submission_id"] for r in reviews}
+            people: dict[str, dict[str, Any]] = {}
+            for s in subs:
+                p = people.setdefault(s["annotator"], {"annotator": s["annotator"], "annotator_id": s["annotator_id"],
+                                                       "labels": 0, "reviewed": 0, "reviewers": set()})
+                p["labels"] += 1
+                p["reviewed"] += s["id"] in reviewed
+                p["reviewers"] |= {r["reviewer_id"] for r in reviews if r["submission_id"] == s["id"]}
+            out.append({"uid": task["uid"], "suite": task["suite"], "case_key": task["case_key"],
+                        "required": task["required"], "annotations": list(people.values()),
+                        "unreviewed": sum(s["id"] not in reviewed for s in subs), "labels": len(subs)})
+        return out
+
+    def review_queue(self, token: str, suite: str | None = None) -> list[dict[str, Any]]:
+        """Open tasks with labels, each annotator's annotation with how many of its labels are reviewed and
+        whether it is the caller's own (which they may not review) or already reviewed by them."""
+        me = self._who(token, "review")
+        rows = self._queue(suite)
+        for row in rows:
+            for a in row["annotations"]:
+                a["own"] = a["annotator_id"] == me.person_id
+                a["reviewed_by_me"] = me.person_id in a["reviewers"]
+                del a["annotator_id"], a["reviewers"]
+        return rows
+
+    def audit_queue(self, token: str, suite: str | None = None) -> list[dict[str, Any]]:
+        """Open tasks with labels: how many labels still wait for a review (finalising needs none)."""
+        self._who(token, "audit")
+        rows = self._queue(suite)
+        for row in rows:
+            for a in row["annotations"]:
+                del a["annotator_id"], a["reviewers"]
+        return rows
+
     # ---- annotators ----------------------------------------------------------------------------
     def task_view(self, token: str, task_uid: str) -> TaskView:
         me = self._who(token, "annotate")
@@ -209,7 +261,11 @@ class AnnotationService:
         task = self._task(task_uid)
         self.store.record_label_view(task["id"], me.person_id, me.role)
         subs, reviews = self.store.task_submissions(task["id"]), self.store.task_reviews(task["id"])
-        return {"task": task, "labels": [_public(s) for s in subs], "reviews": reviews,
+        uid_of_sub = {s["id"]: s["uid"] for s in subs}
+        by_label: dict[str, list[dict[str, Any]]] = {s["uid"]: [] for s in subs}
+        for r in reviews:
+            by_label[uid_of_sub[r["submission_id"]]].append({k: r[k] for k in ("reviewer", "verdict", "reason")})
+        return {"task": task, "labels": [_public(s) for s in subs], "reviews": reviews, "reviews_by_label": by_label,
                 "needs_decision": _needs_decision(subs, reviews), "unreviewed": _unreviewed(subs, reviews)}
 
     def finalise(self, token: str, task_uid: str, decisions: dict[str, tuple[str, str]] | None = None,

@@ -58,6 +58,11 @@ class AppContext:
         self._sources.clear()
         return self.data
 
+    def forget_sources(self) -> None:
+        """Drop the cached computed sources (after one was recomputed, e.g. when annotations were finalised),
+        so the Leaderboard and Alignment tabs read them afresh."""
+        self._sources.clear()
+
     # ---- leaderboard sources: the paper's seed and computed bench sources ---------------------------
     def sources(self) -> list[dict[str, Any]]:
         """[{source, kind, label}] from the store (the paper's first); empty without a store."""
