@@ -10,7 +10,7 @@ import sys
 import typer
 
 from evalverse.commands import (annotators, bench, diagnose, evidence, export, humans, leaderboard, models, quiet, runs,
-                                taxonomy)
+                                suite, taxonomy)
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -21,6 +21,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(humans.app, name="humans")
 app.add_typer(annotators.app, name="annotators")
 app.add_typer(bench.app, name="bench")
+app.add_typer(suite.app, name="suite")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
 app.command("export")(export.export)

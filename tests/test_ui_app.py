@@ -14,7 +14,7 @@ from evalverse.ui import leaderboard_tab, radar_tab
 from evalverse.ui.app import TABS, build_app
 from evalverse.ui.context import AppContext, LeaderboardData, open_context
 
-EXPECTED_TABS = ["Diagnose", "Leaderboard", "Radar", "Alignment", "Taxonomy", "About"]
+EXPECTED_TABS = ["Diagnose", "Leaderboard", "Radar", "Alignment", "Taxonomy", "Suite", "About"]
 
 
 def _tabs(demo: gr.Blocks) -> list[str]:

@@ -9,6 +9,7 @@ Layout
     lifecycle.py   run owners and heartbeats; interrupted runs: list, prune, resume
     humans.py      human pairwise / pointwise judgments and their QA status
     leaderboard.py generation models, test cases, leaderboard win ratios
+    curation.py    the suite builder's human corrections of annotated fields (migration 0007)
     facade.py      `Store`: opening and closing; inherits every repository
     migrations/    NNNN_name.sql, applied in order (0001-0003 here; 0004 is reserved for benchmark runs,
                    0005 for annotation)

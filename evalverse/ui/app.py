@@ -9,10 +9,10 @@ from typing import Any, Sequence
 import gradio as gr
 
 from evalverse.config import Settings
-from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, reward_api, taxonomy_tab
+from evalverse.ui import about_tab, alignment_tab, diagnose_tab, leaderboard_tab, radar_tab, reward_api, suite_tab, taxonomy_tab
 from evalverse.ui.context import AppContext, open_context
 
-TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, about_tab)
+TABS: tuple[ModuleType, ...] = (diagnose_tab, leaderboard_tab, radar_tab, alignment_tab, taxonomy_tab, suite_tab, about_tab)
 TITLE = "EvalVerse: judge AI-generated video the way a film crew would"
 
 CSS = """
