@@ -236,5 +236,10 @@ def build(
         return
     typer.echo(f"{out}: {summary.cases} case(s) ({', '.join(f'{k} {v}' for k, v in summary.modes.items())}), "
                f"prompts by {summary.writer}")
+    if writer == "auto" and summary.writer.startswith("template"):
+        from evalverse.curation.writers import NOT_CONFIGURED
+
+        typer.echo(f"note: {NOT_CONFIGURED.replace(', or use --writer template', '')}; the template writer was used",
+                   err=True)
     for w in summary.warnings:
         typer.echo(f"warning: {w}", err=True)

@@ -41,8 +41,9 @@ def fact_sheet(facts: Facts, mode: str, vocab: Vocabulary) -> str:
 def _clean(text: str) -> str:
     text = text.strip().strip("`").strip()
     text = re.sub(r"^(?:prompt|here is the prompt)\s*:\s*", "", text, flags=re.IGNORECASE)
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1]
+    pairs = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}  # a whole answer wrapped in quotes
+    if len(text) > 1 and pairs.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
     return " ".join(text.split())
 
 
@@ -96,16 +97,29 @@ class LanguageModelWriter:
         return Written(template_prompt(facts, mode, self.vocab), f"{self.describe()} -> template", rejected)
 
 
+NOT_CONFIGURED = ("no OpenAI-compatible endpoint is configured for the language-model prompt writer: set "
+                  "EVALVERSE_OPENAI_BASE_URL and EVALVERSE_OPENAI_MODEL (and EVALVERSE_OPENAI_API_KEY if the endpoint "
+                  "needs one; the same settings as the `openai` judge), or use --writer template")
+
+
 def configured(settings: Any) -> bool:
-    """An OpenAI-compatible endpoint is configured (a base URL or a model in the settings)."""
+    """An OpenAI-compatible endpoint is configured: a base URL or a model in the settings, or an API key in the
+    environment (then the `openai` judge's default endpoint is meant)."""
+    import os
+
     judge = getattr(settings, "judge", None)
-    return bool(judge is not None and (judge.openai_base_url or judge.openai_model))
+    if judge is not None and (judge.openai_base_url or judge.openai_model):
+        return True
+    return bool(os.environ.get("EVALVERSE_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"))
 
 
 def make_writer(name: str, settings: Any, **options: Any):
-    """`template`, `openai`, or `auto` (openai when an endpoint is configured, else template)."""
+    """`template`, `openai`, or `auto` (openai when an endpoint is configured, else template). `openai` with
+    nothing configured is an InputError saying what to set (it would only fail on every case)."""
     if name not in WRITERS:
         raise InputError(f"--writer must be one of {', '.join(WRITERS)}, not {name!r}")
+    if name == "openai" and not configured(settings) and not options.get("base_url"):
+        raise InputError(NOT_CONFIGURED)
     if name == "openai" or (name == "auto" and configured(settings)):
         return LanguageModelWriter(settings, **options)
     return TemplateWriter()
