@@ -129,3 +129,12 @@ def test_supported_paraphrases_pass_the_checker():
     text = ("One continuous take: a mid-shot of a lone figure on a tripod, brightly lit, vibrant blue and beige; "
             "spoken English dialogue: \"hello there\". 6 seconds.")
     assert [c.describe() for c in unsupported(text, facts)] == []
+
+
+def test_a_japanese_transcript_is_quoted_by_its_first_sentence_only():
+    rec = record(voiced_s=8.0, n_words=2, language="ja",
+                 transcript="前回の内容ではまだまだ表面までしか触れていませんでした。 奥に進むにつれ、誰も知らない事実が明らかになるでしょう。")
+    facts = _facts(rec)
+    prompt = template_prompt(facts)
+    assert "“前回の内容ではまだまだ表面までしか触れていませんでした”" in prompt and "奥に進む" not in prompt
+    assert unsupported(prompt, facts) == []

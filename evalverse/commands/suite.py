@@ -110,7 +110,7 @@ def show(
     dist = {}
     for v in views.values():
         for a, value in v.attributes.items():
-            dist.setdefault(a, Counter())[str(value)] += 1
+            dist.setdefault(a, Counter())["unknown" if value is None else str(value)] += 1
     if as_json:
         _echo_json({"clips": {k: v.attributes for k, v in views.items()}, "distribution": dist})
         return

@@ -155,9 +155,9 @@ def _join(items: list[str]) -> str:
 def _quote(transcript: str | None, max_words: int = 14) -> str | None:
     if not transcript:
         return None
-    first = re.split(r"(?<=[.!?])\s", transcript.strip())[0]
+    first = re.split(r"(?<=[.!?])\s|(?<=[。！？])", transcript.strip())[0]  # CJK sentences end without a space
     words = first.split()
-    text = " ".join(words[:max_words]).strip(" ,;:.!?")
+    text = " ".join(words[:max_words]).strip(" ,;:.!?。！？、")
     return text or None
 
 
