@@ -10,7 +10,7 @@ import sys
 import typer
 
 from evalverse.commands import (annotators, bench, calibrate, diagnose, evidence, export, humans, humans_tasks,
-                                leaderboard, models, quiet, runs, taxonomy)
+                                leaderboard, models, quiet, runs, suite, taxonomy)
 from evalverse.errors import EvalVerseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Judge AI-generated video the way a film crew would.")
@@ -22,6 +22,7 @@ app.add_typer(humans.app, name="humans")
 humans.app.add_typer(humans_tasks.app, name="tasks")
 app.add_typer(annotators.app, name="annotators")
 app.add_typer(bench.app, name="bench")
+app.add_typer(suite.app, name="suite")
 app.command("evidence")(evidence.evidence)
 app.command("diagnose")(diagnose.diagnose)
 app.command("export")(export.export)

@@ -161,10 +161,12 @@ def _operator_events(video: Any, settings: Settings, names: list[str], records: 
 
 def evidence_stream(video_path: str | Path, settings: Settings, operators: list[str] | None = None, store: Any = None,
                     use_cache: bool = True, prefer: dict[str, str] | None = None,
-                    prompt: str | None = None) -> Iterator[dict[str, Any]]:
+                    prompt: str | None = None, on_decoded: Any = None) -> Iterator[dict[str, Any]]:
     """The evidence half of the pipeline (probe, decode once, operators; no judge, no run): the same events as
     `diagnose_stream` up to the operators, then {"type": "report", "report": {"video": meta dict, "shots": [...],
-    "operators": {name: EvidenceRecord dict}, "timings"}}. `operators`: names (plus what they need); None: all."""
+    "operators": {name: EvidenceRecord dict}, "timings"}}. `operators`: names (plus what they need); None: all.
+    `on_decoded(video)`: called with the DecodedVideo once it is decoded (the suite builder keeps the shots'
+    keyframes from it, so nothing is decoded twice)."""
     from evalverse.operators.runner import operator_names, resolve_order
 
     if operators is not None:
@@ -183,6 +185,8 @@ def evidence_stream(video_path: str | Path, settings: Settings, operators: list[
     video, decoded = _decode(video_path, settings, meta, timings)
     yield decoded
     meta = video.meta
+    if on_decoded is not None:
+        on_decoded(video)
     if store is not None:
         store.upsert_video(meta.content_hash, meta.path, meta.model_dump(mode="json"))
     records = Evidence(meta=meta)

@@ -15,7 +15,6 @@ import pytest
 
 from annotate_support import MODELS, PAYLOAD_NOTE, SOURCE, build, side_of
 from evalverse.humans.report import human_stats
-from evalverse.humans.service import AnnotationService
 from evalverse.store import Store
 from evalverse.ui import annotate_tab, annotate_view, review_tab, review_view, sync_player
 from evalverse.ui.context import open_context

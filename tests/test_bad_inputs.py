@@ -401,5 +401,5 @@ def test_cli_refusal_is_one_line_with_exit_2(corpus_dir):
     out = _cli("evidence", str(_image(corpus_dir, "png", "cli_still.mp4")), "--db", str(corpus_dir / "e.duckdb"),
                cwd=corpus_dir)
     assert out.returncode == 2
-    assert out.stderr.splitlines() == [f"error: cli_still.mp4: is a still image (png), not a video; at least 2 frames "
+    assert out.stderr.splitlines() == ["error: cli_still.mp4: is a still image (png), not a video; at least 2 frames "
                                        "are needed"]

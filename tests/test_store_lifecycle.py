@@ -192,7 +192,7 @@ def test_runs_cli_lists_and_prunes(tmp_path: Path):
     dry = runner.invoke(app, ["runs", "prune", "--dry-run", "--older-than", "1h", "--db", str(db)])
     assert dry.exit_code == 0 and "would delete 0" in dry.stdout  # it started seconds ago
     pruned = runner.invoke(app, ["runs", "prune", "--db", str(db)])
-    assert pruned.exit_code == 0 and f"deleted 1 interrupted run(s)" in pruned.stdout and str(dead) in pruned.stdout
+    assert pruned.exit_code == 0 and "deleted 1 interrupted run(s)" in pruned.stdout and str(dead) in pruned.stdout
     with Store.open(db, read_only=True) as store:
         assert store.get_run(dead) is None and store.get_run(done)["status"] == "finished"
     env = {**os.environ, "EVALVERSE_DB": str(db), "PYTHONPATH": str(REPO)}

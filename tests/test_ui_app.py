@@ -14,7 +14,8 @@ from evalverse.ui import leaderboard_tab, radar_tab
 from evalverse.ui.app import TABS, build_app
 from evalverse.ui.context import AppContext, LeaderboardData, open_context
 
-EXPECTED_TABS = ["Diagnose", "Runs", "Leaderboard", "Radar", "Alignment", "Annotate", "Review", "Taxonomy", "About"]
+EXPECTED_TABS = ["Diagnose", "Runs", "Leaderboard", "Radar", "Alignment", "Annotate", "Review", "Taxonomy", "Suite",
+                 "About"]
 
 
 def _tabs(demo: gr.Blocks) -> list[str]:

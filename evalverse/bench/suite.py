@@ -4,7 +4,9 @@
 
 Fields: `id` (letters, digits, `_ . -`; unique), `prompt`, `mode` (`t2v` or `r2v`; default t2v), `reference`
 (path, required for r2v), `ground_truth` (path to a real clip of the prompt), `tags` (strings; a tag
-`dimension:<id>` must name a taxonomy dimension). Unknown fields are rejected.
+`dimension:<id>` must name a taxonomy dimension), `source` (optional object: where a built case came from,
+e.g. the source file's sha256, the time range used, its licence; kept as given, never needed to run).
+Unknown fields are rejected.
 
 An optional first line describes the suite instead of a case:
 
@@ -48,6 +50,7 @@ class CaseSpec(BaseModel):
     reference: str | None = None
     ground_truth: str | None = None
     tags: list[str] = Field(default_factory=list)
+    source: dict[str, Any] | None = None
 
     @field_validator("id")
     @classmethod
@@ -90,11 +93,13 @@ class Case:
     ground_truth: Path | None = None
     tags: tuple[str, ...] = ()
     line: int = 0
+    source: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "prompt": self.prompt, "mode": self.mode,
-                "reference": str(self.reference) if self.reference else None,
-                "ground_truth": str(self.ground_truth) if self.ground_truth else None, "tags": list(self.tags)}
+        out = {"id": self.id, "prompt": self.prompt, "mode": self.mode,
+               "reference": str(self.reference) if self.reference else None,
+               "ground_truth": str(self.ground_truth) if self.ground_truth else None, "tags": list(self.tags)}
+        return out | ({"source": self.source} if self.source is not None else {})
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,7 @@ def load_suite(path: str | Path, root: str | Path | None = None, dimension_ids: 
             if tag.startswith(DIMENSION_TAG) and tag[len(DIMENSION_TAG):] not in dimension_ids:
                 problems.append(f"{where}: tag {tag!r} names no taxonomy dimension")
         cases.append(Case(spec.id, spec.prompt, spec.mode if spec.mode in MODES else "t2v",  # type: ignore[arg-type]
-                          files["reference"], files["ground_truth"], tuple(spec.tags), number))
+                          files["reference"], files["ground_truth"], tuple(spec.tags), number, spec.source))
     ids = set(first)
     for case in cases:
         m = SEED_SUFFIX.match(case.id)

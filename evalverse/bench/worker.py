@@ -116,32 +116,68 @@ class Outcome:
     worker: str = ""
 
 
+TASKS = ("diagnose", "evidence")
+
+
 @dataclass(frozen=True)
 class Job:
-    """Everything that decides a result besides the clip: passed to every worker once."""
+    """Everything that decides a result besides the clip: passed to every worker once.
+
+    `task`: "diagnose" (the whole pipeline: evidence, judge, run) or "evidence" (its evidence half only, for the
+    suite builder's annotation: the report of `pipeline.evidence_stream` plus each shot's keyframe as JPEG
+    bytes with its perceptual hash; `operators` picks the operators, None: all)."""
 
     judge: str = "evidence"
     dimensions: tuple[str, ...] | None = None
     judge_options: dict[str, Any] = field(default_factory=dict)
     use_cache: bool = True
+    task: str = "diagnose"
+    operators: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise InputError(f"unknown job task {self.task!r}; choose one of {', '.join(TASKS)}")
 
     def request_key(self) -> str:
         options = {k: v for k, v in self.judge_options.items() if k != "api_key"}
+        if self.task == "evidence":
+            return canonical_key({"task": "evidence", "operators": list(self.operators) if self.operators else None})
         return canonical_key({"judge": self.judge, "dimensions": list(self.dimensions) if self.dimensions else None,
                               "judge_options": options})
 
 
+def _evidence(item: WorkItem, store: "SnapshotStore", settings: Settings, job: Job) -> dict[str, Any]:
+    """The evidence half of the pipeline on one clip, plus its shots' keyframes (from the frames it decoded)."""
+    from evalverse.media.keyframes import keyframe_images
+    from evalverse.pipeline import evidence_stream
+
+    names = list(dict.fromkeys(["shots", *job.operators])) if job.operators else None
+    held: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for event in evidence_stream(item.path, settings, names, store=store, use_cache=job.use_cache,
+                                 on_decoded=lambda video: held.__setitem__("video", video)):
+        if event["type"] == "report":
+            report = event["report"]
+    report["content_hash"] = report["video"]["content_hash"]
+    report["keyframes"] = keyframe_images(held["video"], report["shots"])
+    return report
+
+
 def evaluate(item: WorkItem, snapshot: Snapshot, settings: Settings, job: Job, worker: str = "") -> Outcome:
-    """Run the pipeline on one item; never raises (a failure is the outcome's error)."""
+    """Run the pipeline (or its evidence half, for an evidence job) on one item; never raises (a failure is the
+    outcome's error)."""
     from evalverse.pipeline import diagnose
 
     store = SnapshotStore(snapshot)
     started = time.perf_counter()
     out = Outcome(key=item.key, worker=worker)
     try:
-        out.report = diagnose(item.path, settings, prompt=item.prompt, reference=item.reference, mode=item.mode,
-                              judge=job.judge, dimensions=list(job.dimensions) if job.dimensions else None,
-                              store=store, use_cache=job.use_cache, judge_options=dict(job.judge_options))
+        if job.task == "evidence":
+            out.report = _evidence(item, store, settings, job)
+        else:
+            out.report = diagnose(item.path, settings, prompt=item.prompt, reference=item.reference, mode=item.mode,
+                                  judge=job.judge, dimensions=list(job.dimensions) if job.dimensions else None,
+                                  store=store, use_cache=job.use_cache, judge_options=dict(job.judge_options))
     except InputError as exc:
         out.error, out.error_kind = str(exc), ("unreadable" if _is_read_problem(exc, item) else "input")
     except EvalVerseError as exc:

@@ -10,6 +10,7 @@ Layout
     browse.py      searching and paging stored runs, one dimension across runs, keyframes of many videos
     humans.py      human pairwise / pointwise judgments and their QA status
     leaderboard.py generation models, test cases, leaderboard win ratios
+    curation.py    the suite builder's human corrections of annotated fields (migration 0007)
     facade.py      `Store`: opening and closing; inherits every repository
     migrations/    NNNN_name.sql, applied in order (0004 is reserved for benchmark runs, 0005 is
                    annotation, 0006 run browsing)

@@ -11,6 +11,7 @@ from evalverse.store import migrations
 from evalverse.store.base import DEFAULT_LOCK_TIMEOUT_S, MEMORY, Database, Repository, migrate_or_check
 from evalverse.store.annotation import AnnotationRepository
 from evalverse.store.browse import RunBrowseRepository
+from evalverse.store.curation import CurationRepository
 from evalverse.store.humans import HumansRepository
 from evalverse.store.judgments import JudgmentRepository
 from evalverse.store.leaderboard import LeaderboardRepository
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class Store(RunsRepository, RunLifecycleRepository, RunBrowseRepository, HumansRepository, JudgmentRepository,
-            AnnotationRepository, LeaderboardRepository):
+            AnnotationRepository, LeaderboardRepository, CurationRepository):
     """Open with `Store.open(path)`, `Store.from_settings(settings)`, `Store.memory()` or
     `Store.open_or_memory(settings)` (the app only); close or use `with`."""
 

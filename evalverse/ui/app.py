@@ -10,12 +10,12 @@ import gradio as gr
 
 from evalverse.config import Settings
 from evalverse.ui import (about_tab, alignment_tab, annotate_tab, diagnose_tab, leaderboard_tab, radar_tab, review_tab,
-                          reward_api, runs_tab, styles, taxonomy_tab)
+                          reward_api, runs_tab, styles, suite_tab, taxonomy_tab)
 from evalverse.ui.context import AppContext, open_context
 from evalverse.ui.shareable import Shareable
 
 TABS: tuple[ModuleType, ...] = (diagnose_tab, runs_tab, leaderboard_tab, radar_tab, alignment_tab, annotate_tab, review_tab,
-                                taxonomy_tab, about_tab)
+                                taxonomy_tab, suite_tab, about_tab)
 TITLE = "EvalVerse: judge AI-generated video the way a film crew would"
 
 CSS = """

@@ -85,7 +85,7 @@ class EvidenceJudge(JudgeBackend):
             result.score, result.sub_scores, result.status = agg.score, agg.sub_scores, "scored"
         else:
             result.sub_scores = {}
-        head = ([f"Gated parts: " + "; ".join(f"{k} ({v})" for k, v in active.skipped.items())] if active.skipped else [])
+        head = (["Gated parts: " + "; ".join(f"{k} ({v})" for k, v in active.skipped.items())] if active.skipped else [])
         head += [f"Note: {n}" for n in active.notes]
         result.rationale = "\n".join(head + lines + [coverage + "."])
         if not enough:

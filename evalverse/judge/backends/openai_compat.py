@@ -89,6 +89,11 @@ class OpenAIJudge(ChatJudge):
     def output_limit(self) -> int | None:
         return self.max_tokens
 
+    def complete(self, messages: list[Message]) -> str:
+        """A plain text chat completion (no pictures) through the same HTTP, streaming and retry code as the
+        judge: what the suite builder's language-model prompt writer calls. JudgeCallError when it fails."""
+        return "".join(self._stream(messages, []))
+
     def _stream(self, messages: list[Message], pictures: list[Shown]) -> Iterator[str]:
         import httpx
 
