@@ -54,10 +54,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (a missing option, a bad value) arrive here with standalone_mode=False
+        # typer >= 0.29 raises its own vendored click's exceptions (typer._click), not click's: recognise
+        # a usage error by what it can do, not by one library's class
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

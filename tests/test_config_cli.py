@@ -54,3 +54,17 @@ def test_cli_import_loads_no_heavy_library():
             "print([m for m in ('torch', 'gradio', 'cv2', 'transformers', 'mediapipe', 'duckdb') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_missing_option_is_a_usage_line_and_exit_2_not_a_traceback():
+    """Regression: typer 0.29 raises its vendored click's MissingParameter, which main() did not recognise
+    as a usage error, so `evalverse bench validate` with no --suite printed a traceback."""
+    proc = _cli("bench", "validate")
+    assert proc.returncode == 2, proc.stderr
+    assert "Missing option '--suite'" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_python_dash_m_evalverse_is_the_command():
+    proc = subprocess.run([sys.executable, "-m", "evalverse", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "bench" in proc.stdout and "suite" in proc.stdout
