@@ -31,3 +31,42 @@ def chromium_browser():
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+def open_app(page, url: str, quiet_ms: int = 500, timeout_s: float = 90.0) -> None:
+    """Go to the app and wait until its page has loaded and no request has been open for `quiet_ms`:
+    Playwright's "networkidle", minus gradio's session heartbeat (an event stream gradio keeps open for as
+    long as the page lives whenever the app holds per-session state, so "networkidle" never comes)."""
+    import time
+
+    open_requests: set = set()
+
+    def started(request) -> None:
+        if "/heartbeat/" not in request.url:
+            open_requests.add(request)
+
+    def ended(request) -> None:
+        open_requests.discard(request)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    try:
+        page.goto(url, wait_until="load")
+        deadline, quiet_since = time.monotonic() + timeout_s, None
+        while True:
+            now = time.monotonic()
+            if open_requests:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif (now - quiet_since) * 1000 >= quiet_ms:
+                return
+            if now > deadline:
+                raise AssertionError(f"{url}: requests still open after {timeout_s:.0f} s: "
+                                     f"{sorted(r.url for r in open_requests)[:5]}")
+            page.wait_for_timeout(50)
+    finally:
+        page.remove_listener("request", started)
+        page.remove_listener("requestfinished", ended)
+        page.remove_listener("requestfailed", ended)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from browser_support import chromium_browser, free_port
+from browser_support import chromium_browser, free_port, open_app
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def browser():
 def test_upload_stream_cards_evidence_and_report(server, browser, shared_media, artifacts_dir, tmp_path):
     clip = shared_media / CLIP
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.goto(server, wait_until="networkidle")
+    open_app(page, server)
     page.wait_for_selector("#diagnose-run")
     t_upload = time.perf_counter()
     page.locator("#diagnose-upload input[type=file]").set_input_files(str(clip))
@@ -118,7 +118,7 @@ def test_text_upload_shows_an_error_and_the_page_keeps_working(server, browser, 
     bogus = tmp_path / "notes.txt"
     bogus.write_text("not a video\n")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(server, wait_until="networkidle")
+    open_app(page, server)
     page.locator("#diagnose-upload input[type=file]").set_input_files(str(bogus))
     page.wait_for_function("() => document.querySelector('#diagnose-upload').innerText.includes('notes')", timeout=60_000)
     page.click("#diagnose-run")
@@ -156,7 +156,7 @@ def test_markup_in_a_streamed_rationale_is_shown_as_text(markup_judge_server, br
 
     clip = cuts_clip(tmp_path / "two_shots.mp4", cut_frames=(20,), n=40).path
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(markup_judge_server, wait_until="networkidle")
+    open_app(page, markup_judge_server)
     page.locator("#diagnose-upload input[type=file]").set_input_files(str(clip))
     page.wait_for_function("() => document.querySelector('#diagnose-upload').innerText.includes('two_shots')",
                            timeout=60_000)

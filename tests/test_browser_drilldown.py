@@ -5,7 +5,7 @@ paper's Table 3 says that its per-video data is not public. Screenshots are save
 from __future__ import annotations
 
 import pytest
-from browser_support import chromium_browser, free_port
+from browser_support import chromium_browser, free_port, open_app
 
 from bench_support import write_suite
 from evalverse.bench.suite import load_suite
@@ -85,7 +85,7 @@ def _click_cell(page, model: str, header: str) -> None:
 def test_a_cell_lists_its_cases_opens_a_run_and_travels_in_the_link(server, browser, calls, artifacts_dir):
     page = browser.new_page(viewport=VIEW)
     page.set_default_timeout(60_000)
-    page.goto(server, wait_until="networkidle")
+    open_app(page, server)
     page.get_by_role("tab", name="Leaderboard", exact=True).click()
     page.wait_for_selector("#leaderboard-table", state="visible")
     _pick_source(page, "demo")
@@ -118,7 +118,7 @@ def test_a_cell_lists_its_cases_opens_a_run_and_travels_in_the_link(server, brow
     # the drill-down's link in a new page: the same cases under the same source
     other = browser.new_page(viewport=VIEW)
     other.set_default_timeout(60_000)
-    other.goto(url, wait_until="networkidle")
+    open_app(other, url)
     other.wait_for_selector("#drill #cases-list .ev-case")
     assert other.locator("#drill .ev-case").count() == 8
     assert other.locator("button[role=tab][aria-selected=true]").inner_text().strip() == "Leaderboard"

@@ -6,7 +6,7 @@ the same view. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import chromium_browser, free_port
+from browser_support import chromium_browser, free_port, open_app
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,7 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
 
     clip = cuts_clip(tmp_path / "explore_clip.mp4", cut_frames=(20, 45), n=70).path
     page = browser.new_page(viewport=VIEW)
-    page.goto(server, wait_until="networkidle")
+    open_app(page, server)
     page.evaluate(OBSERVER)
     _diagnose(page, clip, 'A grey card, cut twice <img src=x onerror="window.__pwned=1">')
     seen = page.evaluate("() => window.__ev")
@@ -178,7 +178,7 @@ def test_overview_runs_reopen_compare_and_a_shared_link(server, browser, calls, 
 
     # the copied link in a new page: the same view
     other = browser.new_page(viewport=VIEW)
-    other.goto(url, wait_until="networkidle")
+    open_app(other, url)
     other.wait_for_selector("#compare-table", timeout=30_000)
     assert other.url == url  # the restore leaves the link as it was
     assert "Opened from the store: run 1" in other.locator("#run-progress").inner_text()
