@@ -258,3 +258,26 @@ def test_reference_pictures_of_images_videos_and_short_videos(tmp_path):
     assert len(times) == len(set(times)) <= 2 and all(s.kind == "reference" for s in shown)
     with pytest.raises(InputError, match="does not exist"):
         reference_pictures(tmp_path / "nope.png")
+
+
+def test_a_non_image_reference_is_recognised_even_after_ultralytics_patched_pillow(tmp_path, monkeypatch):
+    """Regression (CI): once ultralytics is imported, PIL.Image.open answers a file Pillow cannot identify by
+    trying to pip-install and import pi-heif; the reference check must still learn "not an image" and take
+    the video path, whatever imported ultralytics first."""
+    import sys
+    import types
+
+    from PIL import Image
+
+    from evalverse.judge.backends.images import _image_stills
+
+    def patched_open(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'pi_heif'")
+
+    fake = types.ModuleType("ultralytics.utils.patches")
+    fake._image_open, fake.image_open = Image.open, patched_open
+    monkeypatch.setitem(sys.modules, "ultralytics.utils.patches", fake)
+    monkeypatch.setattr(Image, "open", patched_open)
+    clip = tmp_path / "reference.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    assert _image_stills(clip, 3) is None

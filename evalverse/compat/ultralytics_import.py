@@ -33,3 +33,16 @@ def import_yolo() -> Any:
             elif Image.open is not pillow_open:
                 Image.open = pillow_open
     return YOLO
+
+
+def pillow_open() -> Any:
+    """Pillow's own `Image.open`, even when something imported ultralytics the ordinary way (its patched open
+    answers a file Pillow cannot identify with a pip install of pi-heif instead of UnidentifiedImageError)."""
+    from PIL import Image
+
+    patches = sys.modules.get("ultralytics.utils.patches")
+    if patches is not None and Image.open is getattr(patches, "image_open", None):
+        original = getattr(patches, "_image_open", None)
+        if callable(original):
+            return original
+    return Image.open

@@ -54,8 +54,10 @@ def _image_stills(path: Path, n: int) -> list[tuple[float, np.ndarray]] | None:
     """Pictures of an image file (several for an animated one), or None when PIL does not read it."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from evalverse.compat.ultralytics_import import pillow_open
+
     try:
-        img = Image.open(path)
+        img = pillow_open()(path)
     except UnidentifiedImageError:
         return None
     except (OSError, Image.DecompressionBombError) as exc:
