@@ -19,6 +19,7 @@ from evalverse.models import ModelEntry, get_entry, load_manifest, pull
 from evalverse.operators.base import Operator
 from evalverse.operators.results import Results
 from evalverse.registry import REGISTRY, Backend
+from fake_operators import FakeOperators
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused at once
 
@@ -150,19 +151,8 @@ def _never(settings) -> str:
     return "needs a thing that is never here"
 
 
-_FAKES: list = []
-
-
-def _fake(cls):
-    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
-    _FAKES.append(cls)
-    return cls
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fake_operators_registered():
-    with REGISTRY.registered(*_FAKES):
-        yield
+_fake = FakeOperators()
+_fakes_registered = _fake.fixture()
 
 
 @_fake

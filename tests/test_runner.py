@@ -16,6 +16,7 @@ from evalverse.operators.base import Operator, OperatorContext, OperatorSkipped
 from evalverse.operators.runner import params_key, plain, resolve_order, run_operators, iter_operators
 from evalverse.operators.results import Results
 from evalverse.registry import REGISTRY, Backend
+from fake_operators import FakeOperators
 
 CALLS: list[str] = []
 
@@ -73,19 +74,8 @@ class _Base(Operator):
     backends = (Backend("fast", "none", "none", probe=_always),)
 
 
-_FAKES: list = []
-
-
-def _fake(cls):
-    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
-    _FAKES.append(cls)
-    return cls
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fake_operators_registered():
-    with REGISTRY.registered(*_FAKES):
-        yield
+_fake = FakeOperators()
+_fakes_registered = _fake.fixture()
 
 
 @_fake
@@ -458,6 +448,6 @@ def test_a_modules_fake_operators_leave_the_registry_when_its_tests_end():
     class RtTemporary(_Base):
         name = "_rt_temporary"
 
-    with REGISTRY.registered(RtTemporary, *_FAKES):
+    with REGISTRY.registered(RtTemporary, *_fake.classes):
         assert "_rt_temporary" in REGISTRY.names("operator")
     assert set(REGISTRY.names("operator")) == before

@@ -4,14 +4,14 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 
 from evalverse.media.types import DecodedVideo, VideoMeta
 from evalverse.operators.base import EvidenceRecord, Operator
 from evalverse.operators.results import Results
 from evalverse.operators.runner import run_operators, iter_operators
 from evalverse.operators.scheduler import schedule
-from evalverse.registry import REGISTRY, Backend
+from evalverse.registry import Backend
+from fake_operators import FakeOperators
 
 BARRIER = threading.Barrier(2, timeout=3)
 ACTIVE = {"now": 0, "max": 0}
@@ -49,19 +49,8 @@ class _Op(Operator):
     backends = (Backend("x", "none", "none"),)
 
 
-_FAKES: list = []
-
-
-def _fake(cls):
-    """A fake operator of this module: registered only while this module's tests run (REGISTRY.registered)."""
-    _FAKES.append(cls)
-    return cls
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fake_operators_registered():
-    with REGISTRY.registered(*_FAKES):
-        yield
+_fake = FakeOperators()
+_fakes_registered = _fake.fixture()
 
 
 @_fake

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evalverse.judge.datafile import load_cached, parse_spec, refuse
+from evalverse.judge.gating_data import Threshold  # the same shape as the gates' thresholds: value, unit, why
 
 VOCABULARY_PATH = Path(__file__).with_name("vocabulary.yaml")
 WHAT = "suite-builder vocabulary"
@@ -23,13 +24,6 @@ HEX = re.compile(r"^#[0-9a-f]{6}$")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Threshold(_Strict):
-    measure: str | None = None
-    value: float
-    unit: str
-    why: str = Field(min_length=1)
 
 
 class ValueSpec(_Strict):
