@@ -2,7 +2,8 @@
 
 Settings come from the environment (EVALVERSE_DB, EVALVERSE_DATA, ...); host and port from
 GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (default 7860). Once the page is served, the
-operators' models load in the background (evalverse.operators.warm), so the first diagnosis is a warm one.
+operators' models load and a tiny clip is diagnosed in the background (evalverse.ui.diagnose_session.warm_up),
+so the first diagnosis is a warm one.
 """
 from __future__ import annotations
 
@@ -27,14 +28,15 @@ def main() -> None:
         prevent_thread_lock=True,
         **launch_options(settings),  # includes the upload size limit
     )
-    threading.Thread(target=_warm_up, args=(settings,), name="evalverse-warm-up", daemon=True).start()
+    ctx = demo.evalverse_context
+    threading.Thread(target=_warm_up, args=(ctx.settings, ctx.taxonomy), name="evalverse-warm-up", daemon=True).start()
     demo.block_thread()
 
 
-def _warm_up(settings) -> None:
-    from evalverse.operators.warm import warm_up
+def _warm_up(settings, taxonomy) -> None:
+    from evalverse.ui.diagnose_session import warm_up
 
-    warm_up(settings)
+    warm_up(settings, taxonomy)
 
 
 if __name__ == "__main__":

@@ -58,3 +58,28 @@ def test_two_diagnoses_at_once_get_the_answers_one_alone_gets(shared_media, sett
     for t in threads:
         t.join()
     assert len(together) == 2 and all(r == alone for r in together)
+
+
+def test_the_apps_warm_up_diagnoses_a_tiny_clip_and_stores_nothing_of_it(settings, monkeypatch):
+    """app.py's warm-up runs the whole diagnosis path once (judge, cards, radar) on an in-memory store: the
+    user's database gets no run from it."""
+    from evalverse.store import Store
+    from evalverse.taxonomy import load_taxonomy
+    from evalverse.ui import diagnose_session
+
+    monkeypatch.setattr(warm, "warm_up", lambda s, names=None: {})  # the models part is tested above
+    seen = []
+    real = diagnose_session.run_diagnosis
+
+    def spy(*args, **kwargs):
+        for up in real(*args, **kwargs):
+            seen.append(up)
+            yield up
+
+    monkeypatch.setattr(diagnose_session, "run_diagnosis", spy)
+    with Store.open(settings.db_path):
+        pass
+    seconds = diagnose_session.warm_up(settings, load_taxonomy())
+    assert "tiny diagnosis" in seconds and seen and seen[-1].done and seen[-1].run_id is not None
+    with Store.open(settings.db_path) as store:
+        assert store.list_runs(limit=5) == []

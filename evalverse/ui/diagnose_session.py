@@ -210,3 +210,28 @@ def open_stored_run(store: Any, taxonomy: Any, run_id: int, *, prefix: str = "rv
         yield view.fail("no results database is open, so there are no stored runs")
         return
     yield from render(stored_stream(store, run_id, taxonomy), view)
+
+
+def warm_up(settings: Settings, taxonomy: Any) -> dict[str, float]:
+    """What app.py runs in the background once the page is served: the operators' models
+    (evalverse.operators.warm), then one diagnosis of a tiny synthetic clip through this module's own path
+    (judge, cards, overview, radar, report) on an in-memory store, so the first real diagnosis pays no import
+    or first-call cost. Seconds per step; a failure is logged, never raised (warming is an optimisation)."""
+    import tempfile
+    import time
+
+    from evalverse.media.synthetic import cuts_clip
+    from evalverse.operators.warm import warm_up as warm_operators
+    from evalverse.store import Store
+
+    seconds = warm_operators(settings)
+    start = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="evalverse-warm-") as tmp, Store.memory() as store:
+            clip = cuts_clip(Path(tmp) / "warm-up.mp4", cut_frames=(12,), n=25, size=(160, 120)).path
+            for _ in run_diagnosis(clip, settings, store, taxonomy, use_cache=False, workdir=Path(tmp)):
+                pass
+    except Exception as exc:  # noqa: BLE001
+        log.info("warm-up diagnosis failed: %s", exc)
+    seconds["tiny diagnosis"] = round(time.perf_counter() - start, 3)
+    return seconds
