@@ -83,7 +83,9 @@ def test_cinematic_suite_covers_every_dimension_with_multi_shot_and_sound():
 
 
 def test_fetv_suite_points_at_the_shared_clips(shared_dir):
-    s = load_suite(REPO / "suites" / "fetv25.jsonl")
+    # the suite's own root is ../../shared/...: right for a checkout beside ../shared; EVALVERSE_SHARED elsewhere
+    beside = (REPO.parent / "shared").resolve() == shared_dir.resolve()
+    s = load_suite(REPO / "suites" / "fetv25.jsonl", root=None if beside else shared_dir / "media" / "fetv_rated_gifs")
     assert s.name == "fetv25" and len(s) == 25
     with_gt = [c for c in s.cases if c.ground_truth is not None]
     assert len(with_gt) == 24 and all(c.ground_truth.is_file() for c in with_gt)  # fetv_574 has no real clip shared

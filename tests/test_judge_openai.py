@@ -275,7 +275,9 @@ def test_a_non_image_reference_is_recognised_even_after_ultralytics_patched_pill
         raise ModuleNotFoundError("No module named 'pi_heif'")
 
     fake = types.ModuleType("ultralytics.utils.patches")
-    fake._image_open, fake.image_open = Image.open, patched_open
+    from evalverse.compat.ultralytics_import import pillow_open
+
+    fake._image_open, fake.image_open = pillow_open(), patched_open  # Pillow's own, even if ultralytics came first
     monkeypatch.setitem(sys.modules, "ultralytics.utils.patches", fake)
     monkeypatch.setattr(Image, "open", patched_open)
     clip = tmp_path / "reference.mp4"
