@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -16,7 +17,8 @@ TOLERANCE_S = 0.25  # manifest cut times are approximate (written to 0.1 s by ey
 
 
 def manifest_rows() -> list[dict]:
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "manifest.csv"
+    shared = Path(os.environ.get("EVALVERSE_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+    path = shared / "media" / "manifest.csv"  # the same place as conftest's shared_dir
     if not path.exists():
         return []
     with open(path, newline="") as f:
