@@ -3,7 +3,9 @@ free loopback port. Never `playwright install`: Playwright drives /usr/bin/chrom
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,3 +72,25 @@ def open_app(page, url: str, quiet_ms: int = 500, timeout_s: float = 90.0) -> No
         page.remove_listener("request", started)
         page.remove_listener("requestfinished", ended)
         page.remove_listener("requestfailed", ended)
+
+
+@contextmanager
+def served_app(settings, warm: bool = False) -> Iterator[tuple[str, object]]:
+    """The app for `settings` on a free loopback port, as app.py serves it (its launch options); yields (url,
+    demo) and closes the server and its store afterwards. `warm`: run app.py's warm-up (models, then a tiny
+    diagnosis) once the page is served, so the first diagnosis is a warm one."""
+    from evalverse.ui.app import build_app, launch_options
+
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **launch_options(settings))
+    try:
+        if warm:
+            from evalverse.ui.diagnose_session import warm_up
+
+            warm_up(settings, demo.evalverse_context.taxonomy)
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()
+        demo.evalverse_context.store.close()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from browser_support import chromium_browser, free_port, open_app
+from browser_support import chromium_browser, open_app, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -36,25 +36,13 @@ OBSERVER = """() => {
 
 @contextmanager
 def serve(root: Path, warm: bool = False, **settings):
-    """The app on a free loopback port with its database and models in `root`; yields its URL. `warm`: load the
-    operators' models once the page is served, as app.py does in the background (the first diagnosis is then
-    a warm one, as for a user who presses Diagnose after the warm-up)."""
+    """The app with its database and models in `root`; yields its URL. `warm`: app.py's warm-up first (the first
+    diagnosis is then a warm one, as for a user who presses Diagnose after the warm-up)."""
     from evalverse.config import Settings
-    from evalverse.ui.app import build_app, launch_options
 
     config = Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models", **settings)
-    demo = build_app(config)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
-    if warm:
-        from evalverse.ui.diagnose_session import warm_up
-
-        warm_up(config, demo.evalverse_context.taxonomy)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-        demo.evalverse_context.store.close()
+    with served_app(config, warm=warm) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ paper's Table 3 says that its per-video data is not public. Screenshots are save
 from __future__ import annotations
 
 import pytest
-from browser_support import chromium_browser, free_port, open_app
+from browser_support import chromium_browser, open_app, served_app
 
 from bench_support import write_suite
 from evalverse.bench.suite import load_suite
@@ -32,7 +32,6 @@ def calls():
 def server(tmp_path_factory, calls):
     import evalverse.operators.runner as runner
     from evalverse.config import Settings
-    from evalverse.ui.app import build_app, launch_options
 
     run_one = runner.run_one
 
@@ -50,15 +49,10 @@ def server(tmp_path_factory, calls):
             store.put_evidence(f"h-beta-{case.id}", "shots", "1.0", "p", {"results": {"shots": [
                 {"index": 0, "start": 0.0, "end": 1.0, "thumbnail": THUMB}]}})
         compute(store, "demo", n_boot=100)
-    demo = build_app(settings)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **launch_options(settings))
     try:
-        yield f"http://127.0.0.1:{port}/"
+        with served_app(settings) as (url, _):
+            yield url
     finally:
-        demo.close()
-        demo.evalverse_context.store.close()
         runner.run_one = run_one
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_support import chromium_browser, free_port, open_app
+from browser_support import chromium_browser, open_app, served_app
 
 from test_browser_drilldown import VIEW, VQ, _click_cell, _pick_source
 
@@ -36,7 +36,6 @@ def server(tmp_path_factory, shared_dir):
     finally:
         sys.path.remove(str(REPO / "scripts"))
     from evalverse.config import Settings
-    from evalverse.ui.app import build_app, launch_options
 
     root = tmp_path_factory.mktemp("fetv_drill")
     build(root / "subs", shared_dir)
@@ -49,15 +48,8 @@ def server(tmp_path_factory, shared_dir):
         assert summary["done"] == 25, summary
     source = _cli("bench", "winratios", "--suite", str(suite), "--root", str(gifs), "--json", env=env)["source"]
     settings = Settings(data_dir=root, db_path=db, models_dir=root / "models")
-    demo = build_app(settings)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **launch_options(settings))
-    try:
-        yield f"http://127.0.0.1:{port}/", source
-    finally:
-        demo.close()
-        demo.evalverse_context.store.close()
+    with served_app(settings) as (url, _):
+        yield url, source
 
 
 @pytest.fixture(scope="module")

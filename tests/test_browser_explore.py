@@ -6,7 +6,7 @@ the same view. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import chromium_browser, free_port, open_app
+from browser_support import chromium_browser, open_app, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +37,6 @@ def server(tmp_path_factory, calls):
     import evalverse.media
     import evalverse.operators.runner as runner
     from evalverse.config import Settings
-    from evalverse.ui.app import build_app, launch_options
 
     run_one, decode = runner.run_one, evalverse.media.decode_video
 
@@ -52,15 +51,10 @@ def server(tmp_path_factory, calls):
     runner.run_one, evalverse.media.decode_video = counted_run, counted_decode
     root = tmp_path_factory.mktemp("explore")
     settings = Settings(data_dir=root, db_path=root / "ev.duckdb", models_dir=root / "models")
-    demo = build_app(settings)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **launch_options(settings))
     try:
-        yield f"http://127.0.0.1:{port}/"
+        with served_app(settings) as (url, _):
+            yield url
     finally:
-        demo.close()
-        demo.evalverse_context.store.close()
         runner.run_one, evalverse.media.decode_video = run_one, decode
 
 
