@@ -29,12 +29,16 @@ def file_hash(path: Any, length: int = 16) -> str:
 
 
 def data_versions() -> dict[str, str]:
-    """Content hashes of the data files a verdict depends on (the judge's and the measure catalogue)."""
+    """Content hashes of the data files a verdict depends on (the judge's and the measure catalogue) and of
+    what the decoder hands the operators (evalverse.media.decode.decode_facts)."""
     from evalverse.judge.scoring import WEIGHTS_PATH
     from evalverse.operators.catalogue import load_catalogue
     from evalverse.taxonomy.loader import DEFAULT_PATH
 
-    out = {"taxonomy": file_hash(DEFAULT_PATH), "weights": file_hash(WEIGHTS_PATH), "catalogue": load_catalogue().version}
+    from evalverse.media.decode import decode_facts
+
+    out = {"taxonomy": file_hash(DEFAULT_PATH), "weights": file_hash(WEIGHTS_PATH), "catalogue": load_catalogue().version,
+           "decode": canonical_hash(decode_facts())}
     try:  # TRANSITION: the judge's checks/gating data files are being moved to data; their hashes join here
         from evalverse.judge.provenance import judge_data_versions
     except ImportError:

@@ -84,6 +84,18 @@ def test_the_summary_reads_every_figure_from_the_artifacts_report(fitted, no_pac
     assert row["Status"] == "active (applied)" and row["Calibration"] == art.id
     assert row["Ship rule"] == ("met" if rep["ship"]["justified"] else "not met")
     assert row["Model"].startswith(art.model.fitted_by)
+    assert row["Compression order (held-out; judge)"] == "n/a"  # this fit had no known-order anchors
+
+
+def test_the_summary_shows_the_held_out_share_of_anchors_ordered_right(fitted, no_packaged, tmp_path):
+    art, _rep = fitted
+    rows = [dict(r) for r in art.cv["rows"]]
+    rows[0]["anchor_accuracy"] = 0.955
+    judge = next(r for r in rows if r["kind"] == "judge")
+    judge["anchor_accuracy"] = 0.64
+    write_artifact(art.model_copy(update={"cv": {**art.cv, "rows": rows}}), user_artifact_path(tmp_path, DIM))
+    row = F.calibration_summary(installed_calibrations(tmp_path)).iloc[0]
+    assert row["Compression order (held-out; judge)"] == "96%; 64%"
 
 
 def test_the_figures_are_drawn_from_the_artifact_and_name_it(fitted):

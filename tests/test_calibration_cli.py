@@ -116,6 +116,9 @@ def test_calibrate_end_to_end_learns_a_known_quality_and_writes_a_loadable_artif
     out = json.loads(r.stdout)
     cal = out["report"]["rows"][0]["figures"]
     assert cal["clip_srcc"]["value"] > 0.6, out["report"]["rows"][0]
+    pairs = out["report"]["pairs"]  # the packaged spec's same-source pairs and x264 anchors (3 copies a clip)
+    assert set(pairs["within"]) == {"prompt", "source"} and pairs["anchors"] == 18 * 6
+    assert 0 <= out["report"]["rows"][0]["anchor_accuracy"] <= 1
     art = load_artifact(out["artifact"]["written"]["active"])
     assert art.id == out["artifact"]["id"] and art.training["n_clips"] == 18
     assert {"shots", "quality"} <= set(art.operators) and art.judge["backend"] == "evidence"

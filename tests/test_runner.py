@@ -451,3 +451,35 @@ def test_a_modules_fake_operators_leave_the_registry_when_its_tests_end():
     with REGISTRY.registered(RtTemporary, *_fake.classes):
         assert "_rt_temporary" in REGISTRY.names("operator")
     assert set(REGISTRY.names("operator")) == before
+
+
+def test_a_decoder_change_misses_the_evidence_cache_and_changes_the_run_provenance(settings, monkeypatch):
+    """Bug: evidence cached before a change to decoding (which frames are kept, their size) was read as
+    current, since the key named only the operators' versions and params. The decoder's facts
+    (evalverse.media.decode.decode_facts: DECODE_VERSION, decode settings, PyAV) are now in every key."""
+    from evalverse.calibration.dataset import evidence_key
+    from evalverse.calibration.spec import load_spec
+    from evalverse.media import decode as D
+    from evalverse.provenance import data_versions
+
+    store = DictStore()
+    video = make_video()
+    run_operators(video, settings, names=["_rt_root"], store=store)
+    before_data, before_cal = data_versions(), evidence_key(load_spec("visual_quality"), settings)[0]
+    CALLS.clear()
+    run_operators(video, settings, names=["_rt_root"], store=store)
+    assert CALLS == []  # same decoder: a hit
+    changed = {**D.decode_facts(), "version": D.DECODE_VERSION + "-next"}
+    monkeypatch.setattr(D, "decode_facts", lambda: changed)
+    run_operators(video, settings, names=["_rt_root"], store=store)
+    assert CALLS == ["_rt_root"]  # another decoder: recomputed
+    assert data_versions()["decode"] != before_data["decode"]  # so the run's provenance hash changes too
+    assert evidence_key(load_spec("visual_quality"), settings)[0] != before_cal  # and the calibration's cache key
+
+
+def test_decode_facts_name_the_pipelines_decode_settings():
+    from evalverse.media.decode import DECODE_VERSION, decode_facts
+
+    facts = decode_facts()
+    assert facts["version"] == DECODE_VERSION and facts["analysis_long_side"] == 640 and facts["n_stills"] == 8
+    assert {"max_fps", "max_analysis_mb", "still_long_side", "audio_rate", "pyav"} <= set(facts)

@@ -60,10 +60,10 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
             unit, kind, scope = m.unit, m.kind, m.scope
         features.append(ArtifactFeature(spec=fs, name=fs.name, unit=unit, kind=kind, scope=scope, direction=direction,
                                         impute=float(pre.impute[k]), mean=float(pre.mean[k]), scale=float(pre.scale[k])))
-    if model.family == "mlp":
+    if model.family in ("mlp", "mlp_pairs"):
         L = model.layers
         fitted = MLPModel(hidden_weights=L["W1"].tolist(), hidden_bias=L["b1"].tolist(), output_weights=L["w2"].tolist(),
-                          output_bias=float(L["b2"]), hyper=model.hyper)
+                          output_bias=float(L["b2"]), hyper=model.hyper, fitted_by=model.family)
     else:
         fitted = LinearModel(fitted_by=model.family, intercept=float(model.intercept),
                              weights=[float(w) for w in model.weights], hyper=model.hyper)
@@ -77,7 +77,7 @@ def build_artifact(spec: CalibrationSpec, axis: str, final: Final, clips: pd.Dat
                               "inner_scores": {f: s for f, (_h, s) in final.selection.best.items()},
                               "select_by": spec.cv.select_by}}
     # the held-out figures and the held-out prediction of every training clip (the Alignment tab's scatter)
-    cv = {k: report[k] for k in ("rows", "vs_judge", "choices", "cv", "source_share", "predictions") if k in report}
+    cv = {k: report[k] for k in ("rows", "vs_judge", "choices", "cv", "pairs", "source_share", "predictions") if k in report}
     cv["ship"] = report.get("ship")
     body = {"features": [f.model_dump(mode="json") for f in features], "model": fitted.model_dump(mode="json"),
             "data": training["data_hash"], "axis": axis}

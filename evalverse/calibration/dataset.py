@@ -31,7 +31,10 @@ def evidence_key(spec: CalibrationSpec, settings: Any) -> tuple[str, dict[str, A
     from evalverse.provenance import canonical_hash, data_versions
     from evalverse.taxonomy import load_taxonomy
 
-    covers: dict[str, Any] = {"operators": plan(spec.operators, settings), "catalogue": load_catalogue().version,
+    from evalverse.media.decode import decode_facts
+
+    covers: dict[str, Any] = {"operators": plan(spec.operators, settings), "decode": decode_facts(),
+                              "catalogue": load_catalogue().version,
                               "dimension": dimension_facts(load_taxonomy(), spec.dimension)["dimension_hash"]}
     if spec.judge:
         from evalverse.judge.protocol import make_judge

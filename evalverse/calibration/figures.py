@@ -130,6 +130,17 @@ def _triple(row: dict[str, Any] | None) -> str:
     return " / ".join(_cell(row["figures"][f], f == "within_prompt_accuracy").split(" [")[0] for f in SUMMARY_FIGURES)
 
 
+def _anchors(cal: dict[str, Any] | None, judge: dict[str, Any] | None) -> str:
+    """The share of known-order anchors (a clip above its x264 copies) of held-out prompts ordered right."""
+    from evalverse.calibration.report import _missing
+
+    def pct(row: dict[str, Any] | None) -> str:
+        v = (row or {}).get("anchor_accuracy")
+        return "n/a" if _missing(v) else f"{100 * v:.0f}%"
+
+    return "n/a" if _missing((cal or {}).get("anchor_accuracy")) else f"{pct(cal)}; {pct(judge)}"
+
+
 def calibration_summary(entries: Sequence[Any]) -> pd.DataFrame:
     """One row per calibration (entries: objects with `artifact`, `status`, `applied`, `problem`, as
     evalverse.calibration.installed lists them): its held-out figures with 95% CIs, beside the human ceiling,
@@ -155,6 +166,7 @@ def calibration_summary(entries: Sequence[Any]) -> pd.DataFrame:
         record["Human ceiling (clip / pairs / within)"] = _triple(ceiling)
         record["Uncalibrated judge"] = _triple(judge)
         record["Best single feature"] = f"{best['name']}: {_triple(best)}" if best else "n/a"
+        record["Compression order (held-out; judge)"] = _anchors(cal, judge)
         record["Ship rule"] = "n/a" if ship is None else ("met" if ship else "not met")
         out.append(record)
     return pd.DataFrame(out)

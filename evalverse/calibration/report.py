@@ -49,33 +49,59 @@ def _ceiling_row(name: str, clips: pd.DataFrame, boot: PromptBootstrap | None, n
     return {"name": name, "kind": "ceiling", "figures": figs, "note": note}
 
 
+def _with_anchors(row: dict[str, Any], held_out: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+    if held_out is not None:
+        from evalverse.calibration.anchors import anchor_accuracy
+
+        row["anchor_accuracy"] = anchor_accuracy(*held_out)
+    return row
+
+
+def _pairs_summary(spec: CalibrationSpec, pairing: Any, y: np.ndarray, prompt: np.ndarray, source: np.ndarray) -> dict[str, Any]:
+    """How many pairs of each kind the Bradley-Terry families learn from (ties in the human means left out)."""
+    from evalverse.calibration.metrics import pairs_within
+
+    counts: dict[str, int] = {}
+    for kind in (pairing.within if pairing is not None else spec.pairs.within):
+        i, j = pairs_within(prompt if kind == "prompt" else source)
+        counts[kind] = int(np.count_nonzero(y[i] != y[j]))
+    out: dict[str, Any] = {"within": counts, "anchors": pairing.n_anchors if pairing is not None else 0}
+    if spec.anchors is not None:
+        out["anchor_spec"] = spec.anchors.model_dump(mode="json")
+    return out
+
+
 def build_report(spec: CalibrationSpec, axis: str, clips: pd.DataFrame, X: pd.DataFrame, judge_score: pd.Series | None,
                  long_clips: pd.DataFrame | None = None, cv: Any = None, directions: list[str | None] | None = None,
-                 progress: Callable[[str], None] | None = None, signs: Any = None) -> dict[str, Any]:
+                 progress: Callable[[str], None] | None = None, signs: Any = None, pairing: Any = None) -> dict[str, Any]:
     """`clips`: one row per clip (prompt, source, human, rater:* columns), aligned with `X` (features) and
     `judge_score`. `cv`: the CV settings (default the spec's). `directions`: each feature's catalogue direction
     (None for judge outputs), to say when people's ratings run against it. `signs`: each feature's allowed
-    weight sign (models.direction_signs), needed when the spec names a signed family."""
+    weight sign (models.direction_signs), needed when the spec names a signed family. `pairing`: the pairs the
+    Bradley-Terry families learn from (models.Pairing); with anchors, every model row also gets its held-out
+    `anchor_accuracy` (known-order pairs of held-out prompts ordered right)."""
     cfg = cv or spec.cv
     say = progress or (lambda _m: None)
     y = clips["human"].to_numpy(float)
     prompt, source = clips["prompt"].astype(str).to_numpy(), clips["source"].astype(str).to_numpy()
     boot = PromptBootstrap(prompt, source, cfg.bootstrap, cfg.seed)
-    families = list(spec.models)
+    families = list(spec.families)
     say(f"cross-validating {', '.join(families)} ({cfg.folds} folds x {cfg.repeats} repeats, inner {cfg.inner_folds})")
     res = nested_cv(X.to_numpy(float), y, prompt, source, families, cfg.folds, cfg.repeats, cfg.inner_folds,
-                    cfg.select_by, cfg.seed, signs)
+                    cfg.select_by, cfg.seed, signs, pairing, list(spec.models))
     preds = res["predictions"]
+    anchors = res.get("anchors", {})
     rows, dists = [], {}
     choice = ", ".join(f"{f} {n}x" for f, n in res["choices"].most_common())
     row, dists["calibrated"] = _row("calibrated", "model", preds["selected"], y, clips, boot,
                                     f"family chosen per outer fold by inner CV: {choice}")
-    rows.append(row)
+    rows.append(_with_anchors(row, anchors.get("selected")))
     for family in families:
         note = "hyperparameters chosen by inner CV" + (
-            "; weights sign-constrained by the catalogue's directions" if family.endswith("_signed") else "")
+            "; weights sign-constrained by the catalogue's directions" if family.endswith("_signed") else "") + (
+            "; for comparison only (the spec's `compare`: never chosen)" if family in spec.compare else "")
         row, _ = _row(family, "family", preds[family], y, clips, boot, note)
-        rows.append(row)
+        rows.append(_with_anchors(row, anchors.get(family)))
     if judge_score is not None:
         js = judge_score.to_numpy(float)
         row, dists["judge"] = _row(f"{spec.judge} judge (uncalibrated)", "judge", js, y, clips, boot,
@@ -108,6 +134,7 @@ def build_report(spec: CalibrationSpec, axis: str, clips: pd.DataFrame, X: pd.Da
         "features": list(X.columns),
         "cv": {"scheme": "prompt-grouped K-fold, repeated; nested (inner prompt-grouped K-fold) for every choice",
                **cfg.model_dump()},
+        "pairs": _pairs_summary(spec, pairing, y, prompt, source),
         "rows": rows, "vs_judge": vs_judge, "choices": dict(res["choices"]), "hypers": res["hypers"],
         "source_share": {"features": shares, "calibrated": source_share(pd.Series(preds["selected"], index=clips.index), clips["source"]),
                          "human": source_share(clips["human"], clips["source"])},
@@ -184,6 +211,14 @@ def format_report(report: dict[str, Any]) -> str:
                   f"{shares['calibrated']:.2f}; most source-bound features: "
                   + ", ".join(f"{n} {v:.2f}" for n, v in top)]
     lines.append(f"Family chosen per outer fold: {report['choices']}")
+    pairs = report.get("pairs") or {}
+    if pairs:
+        lines.append("Bradley-Terry pairs: " + ", ".join(f"within {k} {v}" for k, v in pairs["within"].items())
+                     + (f", anchors {pairs['anchors']}" if pairs.get("anchors") else ""))
+    held = [(r["name"], r["anchor_accuracy"]) for r in report["rows"] if not _missing(r.get("anchor_accuracy"))]
+    if held:
+        lines.append("Known-order anchors of held-out prompts ordered right (a clip above its x264 copies, heavier "
+                     "compression below lighter): " + ", ".join(f"{n} {100 * v:.0f}%" for n, v in held))
     if any("against the catalogue" in r.get("note", "") for r in report["rows"]):
         lines.append("!: people's ratings run against the measure's catalogue direction on these clips")
     return "\n".join(lines)

@@ -5,13 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from evalverse.calibration import ratings as R
+from evalverse.calibration.anchors import anchor_accuracy, make_copies
+from evalverse.calibration.anchors import pairing as make_pairing
 from evalverse.calibration.artifacts import build_artifact, weights_table
 from evalverse.calibration.cv import fit_final
 from evalverse.calibration.dataset import collect, feature_frame, operator_facts
-from evalverse.calibration.models import direction_signs
+from evalverse.calibration.models import Pairing, direction_signs
 from evalverse.calibration.report import build_report, ship_decision
 from evalverse.calibration.spec import CVSpec, CalibrationSpec, load_spec
 from evalverse.errors import InputError
@@ -84,6 +87,31 @@ def load_human(spec: CalibrationSpec, axis: str, human: str | None, store: Any, 
     return Human(_checked(clips), long_clips, label, mapping)
 
 
+def _judge_on_anchors(spec: CalibrationSpec, pairing: Pairing) -> tuple[np.ndarray, np.ndarray]:
+    """The judge's own score of each anchor's better and worse clip (its `judge.score` feature column)."""
+    k = next((n for n, f in enumerate(spec.features) if f.is_judge and f.judge_kind == "score"), None)
+    if k is None:
+        nan = np.full(pairing.n_anchors, np.nan)
+        return nan, nan
+    return pairing.better[:, k], pairing.worse[:, k]
+
+
+def anchor_pairing(spec: CalibrationSpec, clips: pd.DataFrame, items: dict, X: pd.DataFrame, paths: list[str],
+                   settings: Any, store: Any, use_cache: bool, say: Callable[[str], None]) -> Pairing:
+    """The spec's pair kinds and, when it names anchors, the degraded copies' features (made and cached once)."""
+    if spec.anchors is None:
+        return Pairing(within=tuple(spec.pairs.within))
+    ladders = make_copies(spec, clips, {p: items[p]["content_hash"] for p in paths}, settings)
+    copies = [c for ladder in ladders for _crf, c in ladder.copies]
+    say(f"anchors: {len(copies)} x264 copies of {len(ladders)} clips (CRF {', '.join(map(str, spec.anchors.x264_crf))})")
+    copy_items = collect(copies, spec, settings, store, use_cache,
+                         on_progress=lambda n, total, p, hit: say(f"  anchor {n}/{total}") if not hit and n % 20 == 0 else None)
+    X_copies = feature_frame(list(spec.features), copy_items, copies)
+    pairing = make_pairing(spec, ladders, X.set_axis(paths), X_copies)
+    say(f"anchors: {pairing.n_anchors} known-order pairs")
+    return pairing
+
+
 def calibrate(dimension: str, settings: Any, human: str | None = None, axis: str | None = None,
               long: str | None = None, store: Any = None, use_cache: bool = True, cv: CVSpec | None = None,
               progress: Callable[[str], None] | None = None, folders: list[Path] | None = None) -> Outcome:
@@ -104,6 +132,7 @@ def calibrate(dimension: str, settings: Any, human: str | None = None, axis: str
                     on_progress=lambda n, total, p, hit: say(f"  {n}/{total} {Path(p).name}{' (cached)' if hit else ''}")
                     if not hit or n == total else None)
     X = feature_frame(list(spec.features), items, paths).reset_index(drop=True)
+    pairing = anchor_pairing(spec, clips, items, X, paths, settings, store, use_cache, say)
     judge_score = None
     if spec.judge:  # the judge's own score, also where an installed calibration replaced it
         judge_score = pd.Series([JudgeOutputs.from_result(items[p]["judge"]).score if items[p].get("judge") else None
@@ -114,14 +143,17 @@ def calibrate(dimension: str, settings: Any, human: str | None = None, axis: str
     catalogue = load_catalogue()
     directions = [None if f.is_judge else catalogue.get(f.source).direction for f in spec.features]
     signs = direction_signs(spec.directions(catalogue))
-    report = build_report(spec, axis, clips, X, judge_score, long_clips, spec.cv, directions, say, signs)
+    report = build_report(spec, axis, clips, X, judge_score, long_clips, spec.cv, directions, say, signs, pairing)
+    if pairing.n_anchors and judge_score is not None:  # the uncalibrated judge on the same known-order pairs
+        judge_row = next(r for r in report["rows"] if r["kind"] == "judge")
+        judge_row["anchor_accuracy"] = anchor_accuracy(*_judge_on_anchors(spec, pairing))
     report["ship"] = ship_decision(report, spec.ship_when)
     for entry, path in zip(report["predictions"], paths):
         entry["content_hash"] = items[path]["content_hash"]
     say("final fit on all clips")
     final = fit_final(X.to_numpy(float), clips["human"].to_numpy(float), clips["prompt"].astype(str).to_numpy(),
                       clips["source"].astype(str).to_numpy(), list(spec.models), spec.cv.inner_folds,
-                      spec.cv.select_by, spec.cv.seed, signs)
+                      spec.cv.select_by, spec.cv.seed, signs, pairing)
     judge_version = None
     if spec.uses_judge:
         judge_version = next((it["judge"].get("backend_version") for it in items.values() if it.get("judge")), None)

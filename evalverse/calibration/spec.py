@@ -16,7 +16,7 @@ from evalverse.errors import DataError, InputError
 from evalverse.judge.calibration_features import FeatureSpec, spec_problems
 
 SPECS_PATH = Path(__file__).with_name("specs.yaml")
-Family = Literal["ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed", "mlp"]
+Family = Literal["ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed", "mlp", "mlp_pairs"]
 FIGURES = ("clip_srcc", "clip_plcc", "within_prompt_accuracy", "within_source_srcc", "source_srcc")
 
 
@@ -38,11 +38,37 @@ class HumanSpec(_Strict):
         return next(iter(self.axes))
 
 
+Selectable = Literal["clip_srcc", "clip_plcc", "within_prompt_accuracy", "within_source_srcc"]
+
+
+class PairsSpec(_Strict):
+    """Which human pairs the Bradley-Terry families learn from: clips of one prompt, and/or of one source."""
+    within: tuple[Literal["prompt", "source"], ...] = Field(("prompt",), min_length=1)
+    reason: str = ""
+
+
+class AnchorSpec(_Strict):
+    """Known-order anchors: each rated clip re-encoded with x264 at rising CRF (constant rate factor, 0-51),
+    every copy known to be worse than the clip and than every copy of a lower CRF. No human rates them; they
+    teach the Bradley-Terry families that heavier compression is never better, on training prompts' clips only."""
+    x264_crf: tuple[int, ...] = Field(min_length=1)
+    sources: tuple[str, ...] | None = None  # the rated clips' sources to degrade; None = every rated clip
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _rising(self) -> "AnchorSpec":
+        crf = self.x264_crf
+        if any(not 0 <= c <= 51 for c in crf) or list(crf) != sorted(set(crf)):
+            raise ValueError(f"x264_crf must rise strictly within 0-51, got {list(crf)}")
+        return self
+
+
 class CVSpec(_Strict):
     folds: int = Field(5, ge=2)
     repeats: int = Field(1, ge=1)
     inner_folds: int = Field(5, ge=2)
-    select_by: Literal["clip_srcc", "clip_plcc", "within_prompt_accuracy", "within_source_srcc"] = "clip_srcc"
+    # one figure, or several averaged (each in [-1, 1] or [0, 1]; a mean keeps every one of them in the choice)
+    select_by: Selectable | tuple[Selectable, ...] = "clip_srcc"
     bootstrap: int = Field(1000, ge=10)
     seed: int = 0
 
@@ -65,9 +91,24 @@ class CalibrationSpec(_Strict):
     human: HumanSpec
     judge: str | None = None
     features: tuple[FeatureSpec, ...] = Field(min_length=1)
-    models: tuple[Family, ...] = ("ridge",)
+    models: tuple[Family, ...] = ("ridge",)  # the families the calibration is chosen among
+    compare: tuple[Family, ...] = ()  # families cross-validated beside them for the report only, never chosen
+    pairs: PairsSpec = PairsSpec()
+    anchors: AnchorSpec | None = None
     cv: CVSpec = CVSpec()
     ship_when: ShipRule = ShipRule()
+
+    @model_validator(mode="after")
+    def _apart(self) -> "CalibrationSpec":
+        both = sorted(set(self.models) & set(self.compare))
+        if both:
+            raise ValueError(f"{both} in both models and compare: a family is either chosen among or only reported")
+        return self
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Every family cross-validated: the eligible ones, then those only compared."""
+        return (*self.models, *self.compare)
 
     @property
     def operators(self) -> list[str]:

@@ -79,7 +79,7 @@ class LinearModel(_Strict):
 
 class MLPModel(_Strict):
     kind: Literal["mlp"] = "mlp"
-    fitted_by: Literal["mlp"] = "mlp"
+    fitted_by: Literal["mlp", "mlp_pairs"] = "mlp"  # mlp_pairs: trained on the Bradley-Terry pairs and anchors
     hidden_weights: list[list[float]]  # hidden x features
     hidden_bias: list[float]
     output_weights: list[float]

@@ -8,7 +8,10 @@ Time axis: t = 0 is the first video frame; audio sample i lies at i / 16000 s on
 """
 from __future__ import annotations
 
+import inspect
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -25,6 +28,22 @@ from evalverse.media.types import AUDIO_RATE, DecodedVideo, VideoMeta
 
 STILL_LONG_SIDE = 1920
 MAX_ANALYSIS_MB = 1024  # frames for a long or big clip are thinned (lower fps) to stay under this
+# What operators see of a clip besides its bytes. Bump DECODE_VERSION whenever decoding changes the frames,
+# stills or audio it hands them (which frames are kept, sizes, colour conversion, resampling): it, the
+# pipeline's decode settings and the PyAV version are part of every evidence cache key and of each run's
+# provenance (`decode_facts`), so evidence cached from an older decoder is never read as current.
+DECODE_VERSION = "1.0"
+
+
+@lru_cache(maxsize=1)
+def decode_facts() -> dict[str, Any]:
+    """{version, the pipeline's decode settings (decode_video's defaults), still size, audio rate, pyav}."""
+    import av
+
+    asked = ("analysis_long_side", "max_fps", "n_stills", "max_analysis_mb")
+    defaults = {k: p.default for k, p in inspect.signature(decode_video).parameters.items() if k in asked}
+    return {"version": DECODE_VERSION, **defaults, "still_long_side": STILL_LONG_SIDE, "audio_rate": AUDIO_RATE,
+            "pyav": av.__version__}
 
 
 def fit_long_side(w: int, h: int, long_side: int) -> tuple[int, int]:

@@ -113,8 +113,12 @@ def chain_lengths(order: list[str], needs: dict[str, list[str]]) -> dict[str, fl
 
 def params_key(params: dict[str, Any], backend: str | None, upstream: dict[str, str] | None = None,
                prompt: str | None = None) -> str:
-    """Stable short hash of the effective params (sorted JSON), the backend and upstream cache keys."""
-    payload = {"params": params, "backend": backend, "upstream": dict(sorted((upstream or {}).items()))}
+    """Stable short hash of the effective params (sorted JSON), the backend, upstream cache keys and what the
+    decoder hands every operator (evalverse.media.decode.decode_facts: a decoder change is a cache miss)."""
+    from evalverse.media.decode import decode_facts
+
+    payload = {"params": params, "backend": backend, "upstream": dict(sorted((upstream or {}).items())),
+               "decode": decode_facts()}
     if prompt is not None:
         payload["prompt"] = prompt
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
