@@ -200,3 +200,6 @@ def test_a_clip_ffmpeg_cannot_read_gives_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="CRF 30 anchor of"):
         make_copies(spec, clips, {str(bad): "ef" * 32}, SimpleNamespace(data_dir=tmp_path / "data"))
     assert not list((tmp_path / "data").rglob("*.mp4"))  # nothing half-written left behind
+    problems: list[str] = []  # in a calibration: that clip has no ladder, the reason is kept, the rest goes on
+    assert make_copies(spec, clips, {str(bad): "ef" * 32}, SimpleNamespace(data_dir=tmp_path / "data"), problems) == []
+    assert len(problems) == 1 and "bad.mp4" in problems[0]

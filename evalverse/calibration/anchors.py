@@ -51,8 +51,11 @@ def encode(src: str, dst: Path, crf: int) -> None:
     tmp.replace(dst)
 
 
-def make_copies(spec: CalibrationSpec, clips: pd.DataFrame, content_hashes: dict[str, str], settings: Any) -> list[Ladder]:
-    """The ladders of the spec's anchors (made once, then reused), one per rated clip of the chosen sources."""
+def make_copies(spec: CalibrationSpec, clips: pd.DataFrame, content_hashes: dict[str, str], settings: Any,
+                problems: list[str] | None = None) -> list[Ladder]:
+    """The ladders of the spec's anchors (made once, then reused), one per rated clip of the chosen sources. A
+    clip ffmpeg cannot re-encode gets no ladder: its reason goes to `problems` when given (the calibration
+    says so and goes on), else the InputError is raised."""
     if spec.anchors is None:
         return []
     folder = Path(settings.data_dir) / "calibration" / "anchors"
@@ -62,11 +65,17 @@ def make_copies(spec: CalibrationSpec, clips: pd.DataFrame, content_hashes: dict
         if wanted is not None and str(source) not in wanted:
             continue
         copies = []
-        for crf in spec.anchors.x264_crf:
-            dst = copy_path(folder, content_hashes[path], crf)
-            if not dst.is_file():
-                encode(str(path), dst, crf)
-            copies.append((crf, str(dst)))
+        try:
+            for crf in spec.anchors.x264_crf:
+                dst = copy_path(folder, content_hashes[path], crf)
+                if not dst.is_file():
+                    encode(str(path), dst, crf)
+                copies.append((crf, str(dst)))
+        except InputError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            continue
         ladders.append(Ladder(str(path), str(prompt), copies))
     return ladders
 

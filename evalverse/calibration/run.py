@@ -101,9 +101,12 @@ def anchor_pairing(spec: CalibrationSpec, clips: pd.DataFrame, items: dict, X: p
     """The spec's pair kinds and, when it names anchors, the degraded copies' features (made and cached once)."""
     if spec.anchors is None:
         return Pairing(within=tuple(spec.pairs.within))
-    ladders = make_copies(spec, clips, {p: items[p]["content_hash"] for p in paths}, settings)
+    problems: list[str] = []
+    ladders = make_copies(spec, clips, {p: items[p]["content_hash"] for p in paths}, settings, problems)
     copies = [c for ladder in ladders for _crf, c in ladder.copies]
     say(f"anchors: {len(copies)} x264 copies of {len(ladders)} clips (CRF {', '.join(map(str, spec.anchors.x264_crf))})")
+    if problems:
+        say(f"anchors: {len(problems)} clip(s) could not be re-encoded and have no anchors, first: {problems[0]}")
     copy_items = collect(copies, spec, settings, store, use_cache,
                          on_progress=lambda n, total, p, hit: say(f"  anchor {n}/{total}") if not hit and n % 20 == 0 else None)
     X_copies = feature_frame(list(spec.features), copy_items, copies)
