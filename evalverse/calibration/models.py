@@ -47,7 +47,6 @@ GRIDS["bradley_terry_signed"] = GRIDS["bradley_terry"]
 LINEAR = ("ridge", "bradley_terry", "ridge_signed", "bradley_terry_signed")
 SIGNED = ("ridge_signed", "bradley_terry_signed")
 MLP = ("mlp", "mlp_pairs")
-PAIRWISE = ("bradley_terry", "bradley_terry_signed", "mlp_pairs")  # the families that learn from a Pairing
 DIRECTION_SIGN = {"higher_is_better": 1, "lower_is_better": -1}
 
 
@@ -279,7 +278,7 @@ def fit_mlp_pairs(Z: np.ndarray, y: np.ndarray, groups: np.ndarray, hidden: int,
                   anchors: tuple[np.ndarray, np.ndarray] | None = None) -> Fitted:
     """The paper's lightweight MLP trained on the same pairs as Bradley-Terry (same-prompt, same-source,
     anchors), then put on the scale by least squares like it: the MLP that can learn from known-order pairs."""
-    n, p = Z.shape
+    p = Z.shape[1]
     h = int(hidden)
     A, B, c, _counts = pair_rows(Z, y, groups, source, pairing, anchors)
     rng = np.random.default_rng(seed)

@@ -58,14 +58,13 @@ def _with_anchors(row: dict[str, Any], held_out: tuple[np.ndarray, np.ndarray] |
 
 
 def _pairs_summary(spec: CalibrationSpec, pairing: Any, y: np.ndarray, prompt: np.ndarray, source: np.ndarray) -> dict[str, Any]:
-    """How many pairs of each kind the Bradley-Terry families learn from (ties in the human means left out)."""
-    from evalverse.calibration.metrics import pairs_within
+    """How many pairs of each kind the pairwise families learn from (models.pair_rows' own counts: ties in the
+    human means left out)."""
+    from evalverse.calibration.models import Pairing, pair_rows
 
-    counts: dict[str, int] = {}
-    for kind in (pairing.within if pairing is not None else spec.pairs.within):
-        i, j = pairs_within(prompt if kind == "prompt" else source)
-        counts[kind] = int(np.count_nonzero(y[i] != y[j]))
-    out: dict[str, Any] = {"within": counts, "anchors": pairing.n_anchors if pairing is not None else 0}
+    pairing = pairing if pairing is not None else Pairing(within=tuple(spec.pairs.within))
+    counts = pair_rows(np.zeros((y.size, 1)), y, prompt, source, pairing)[3]
+    out: dict[str, Any] = {"within": counts, "anchors": pairing.n_anchors}
     if spec.anchors is not None:
         out["anchor_spec"] = spec.anchors.model_dump(mode="json")
     return out
